@@ -1,0 +1,122 @@
+// Package a1111 talks to an AUTOMATIC1111 WebUI (or its API-compatible forks
+// Forge and SD.Next) over HTTP. It knows A1111's JSON shapes and its error
+// forms, and nothing of Discord.
+package a1111
+
+// LoRA is one entry of GET /sdapi/v1/loras, reduced to the metadata the bot
+// uses. Everything else in the safetensors metadata (cover images, training
+// settings) is skipped while decoding so that a large catalog is never held.
+type LoRA struct {
+	Name  string // file stem: what <lora:NAME:…> uses
+	Alias string // ss_output_name or the stem
+	Path  string // absolute path on the A1111 machine
+	Meta  LoRAMeta
+}
+
+// LoRAMeta holds the metadata keys the catalog derives facts from. Values are
+// as A1111 sends them (strings), except TagFrequency, which A1111 parses.
+type LoRAMeta struct {
+	BaseModelVersion string                    // ss_base_model_version, e.g. "sd_v1", "sdxl_base_v1-0"
+	V2               string                    // ss_v2, "True"/"False"
+	Architecture     string                    // modelspec.architecture
+	Title            string                    // modelspec.title
+	TriggerPhrase    string                    // modelspec.trigger_phrase
+	SDModelName      string                    // ss_sd_model_name
+	OutputName       string                    // ss_output_name
+	TagFrequency     map[string]map[string]int // ss_tag_frequency: dataset dir → tag → count
+}
+
+// Txt2ImgRequest is the body of POST /sdapi/v1/txt2img. Zero values are
+// omitted so that A1111's own defaults apply.
+type Txt2ImgRequest struct {
+	Prompt           string         `json:"prompt"`
+	NegativePrompt   string         `json:"negative_prompt,omitempty"`
+	Seed             int64          `json:"seed"` // -1 for random
+	SamplerName      string         `json:"sampler_name,omitempty"`
+	Scheduler        string         `json:"scheduler,omitempty"`
+	BatchSize        int            `json:"batch_size,omitempty"`
+	NIter            int            `json:"n_iter,omitempty"`
+	Steps            int            `json:"steps,omitempty"`
+	CFGScale         float64        `json:"cfg_scale,omitempty"`
+	Width            int            `json:"width,omitempty"`
+	Height           int            `json:"height,omitempty"`
+	OverrideSettings map[string]any `json:"override_settings,omitempty"`
+	// ForceTaskID lets /progress be matched to this job where the server supports it.
+	ForceTaskID string `json:"force_task_id,omitempty"`
+}
+
+// Txt2ImgResult is A1111's answer with the images decoded to PNG bytes.
+type Txt2ImgResult struct {
+	Images [][]byte // PNG files, in order; Forge may append extra images after the requested ones
+	Info   Info     // parsed leniently from the "info" string; zero when absent or unparsable
+}
+
+// Info is the parsed "info" field of a txt2img answer.
+type Info struct {
+	Seed                  int64             `json:"seed"`
+	AllSeeds              []int64           `json:"all_seeds"`
+	Width                 int               `json:"width"`
+	Height                int               `json:"height"`
+	SamplerName           string            `json:"sampler_name"`
+	CFGScale              float64           `json:"cfg_scale"`
+	Steps                 int               `json:"steps"`
+	SDModelName           string            `json:"sd_model_name"`
+	SDModelHash           string            `json:"sd_model_hash"`
+	ExtraGenerationParams map[string]any    `json:"extra_generation_params"`
+	Infotexts             []string          `json:"infotexts"`
+	Version               string            `json:"version"`
+	LoraHashes            map[string]string `json:"-"` // from extra_generation_params["Lora hashes"]: LoRA name → hash, for every LoRA that really loaded
+}
+
+// Progress is GET /sdapi/v1/progress.
+type Progress struct {
+	Progress     float64       `json:"progress"`     // 0..1
+	ETARelative  float64       `json:"eta_relative"` // seconds
+	State        ProgressState `json:"state"`
+	CurrentImage string        `json:"current_image"` // base64, only when asked and live previews are on
+	TextInfo     string        `json:"textinfo"`
+}
+
+// ProgressState is the "state" object of /progress. Idle means JobCount == 0.
+type ProgressState struct {
+	Skipped       bool   `json:"skipped"`
+	Interrupted   bool   `json:"interrupted"`
+	Job           string `json:"job"`
+	JobCount      int    `json:"job_count"`
+	JobNo         int    `json:"job_no"`
+	SamplingStep  int    `json:"sampling_step"`
+	SamplingSteps int    `json:"sampling_steps"`
+}
+
+// Model is one entry of GET /sdapi/v1/sd-models.
+type Model struct {
+	Title     string `json:"title"` // what override_settings.sd_model_checkpoint takes
+	ModelName string `json:"model_name"`
+	Hash      string `json:"hash"`
+	SHA256    string `json:"sha256"`
+	Filename  string `json:"filename"`
+	Config    string `json:"config"`
+}
+
+// Sampler is one entry of GET /sdapi/v1/samplers.
+type Sampler struct {
+	Name    string            `json:"name"`
+	Aliases []string          `json:"aliases"`
+	Options map[string]string `json:"options"`
+}
+
+// Scheduler is one entry of GET /sdapi/v1/schedulers (A1111 1.9+).
+type Scheduler struct {
+	Name    string   `json:"name"`
+	Label   string   `json:"label"`
+	Aliases []string `json:"aliases"`
+}
+
+// Upscaler is one entry of GET /sdapi/v1/upscalers.
+type Upscaler struct {
+	Name      string  `json:"name"`
+	ModelName string  `json:"model_name"`
+	ModelPath string  `json:"model_path"`
+	ModelURL  string  `json:"model_url"`
+	Scale     float64 `json:"scale"`
+}

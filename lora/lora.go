@@ -1,0 +1,87 @@
+// Package lora is the bot's knowledge of the LoRA catalog: which LoRAs exist,
+// their base-model family, trigger words and preferred weight, and how a
+// person's typed text finds one. It knows nothing of Discord or HTTP.
+package lora
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Family is the base-model family a LoRA was trained for. A LoRA only works
+// well on a checkpoint of the same family.
+type Family uint8
+
+const (
+	FamilyUnknown Family = iota
+	FamilySD1
+	FamilySD2
+	FamilySDXL
+)
+
+func (f Family) String() string {
+	switch f {
+	case FamilySD1:
+		return "SD1"
+	case FamilySD2:
+		return "SD2"
+	case FamilySDXL:
+		return "SDXL"
+	}
+	return "unknown"
+}
+
+// LoRA is one catalog entry, reduced to what the bot needs.
+type LoRA struct {
+	Name            string   // file stem; the NAME of <lora:NAME:WEIGHT>
+	Alias           string   // ss_output_name, or Name
+	Family          Family   // base-model family
+	Triggers        []string // trigger words in interface.md's precedence; empty when none is known
+	PreferredWeight float64  // 0 when unset: the bot then uses 1
+	Title           string   // modelspec.title when present
+	BaseModel       string   // ss_sd_model_name when present, e.g. "v1-5-pruned-emaonly.safetensors"
+}
+
+// Weight is the weight to use when the user gave none.
+func (l LoRA) Weight() float64 {
+	if l.PreferredWeight != 0 {
+		return l.PreferredWeight
+	}
+	return 1
+}
+
+// Tag is what a person would type in A1111 for this LoRA at weight w.
+func (l LoRA) Tag(w float64) string {
+	return fmt.Sprintf("<lora:%s:%s>", l.Name, FormatWeight(w))
+}
+
+// FormatWeight writes a weight short: 0.7, 1, 1.25, -0.5.
+func FormatWeight(w float64) string {
+	s := fmt.Sprintf("%.2f", w)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+// NotFoundError says that a typed LoRA name matched nothing. Suggestions are
+// the closest names, best first, for the user to pick from.
+type NotFoundError struct {
+	Query       string
+	Suggestions []string
+}
+
+func (e *NotFoundError) Error() string {
+	if len(e.Suggestions) == 0 {
+		return fmt.Sprintf("No LoRA is called %q.", e.Query)
+	}
+	return fmt.Sprintf("No LoRA is called %q. Closest: %s.", e.Query, strings.Join(e.Suggestions, ", "))
+}
+
+// Resolver finds the one LoRA a user meant by a value: an autocomplete value,
+// a file name, an alias, or any of those in another case. It returns a
+// *NotFoundError with suggestions when nothing matches.
+type Resolver interface {
+	Resolve(value string) (LoRA, error)
+}
