@@ -1,0 +1,51 @@
+package gen
+
+import "errors"
+
+// Preset limits. Names are compared ignoring case; the user's spelling is kept.
+const (
+	MaxPresetsPerUser = 50
+	MaxPresetNameLen  = 32 // characters
+)
+
+// Errors a PresetStore returns; callers test them with errors.Is and turn them
+// into one sentence for the user.
+var (
+	ErrPresetNotFound = errors.New("preset not found")
+	ErrPresetLimit    = errors.New("preset limit reached")
+	ErrPresetName     = errors.New("invalid preset name")
+	ErrShareNotFound  = errors.New("share code not found")
+	ErrPresetExists   = errors.New("preset already exists")
+)
+
+// PresetStore keeps each user's presets. Every method acts on the presets of
+// the user it is given and no other: a user can neither read, use, replace
+// nor delete another user's preset, whatever name they pass. user is the
+// Discord user ID (a snowflake) but any non-empty string works.
+type PresetStore interface {
+	// SavePreset creates or replaces the user's preset of that name (ignoring
+	// case). It fails with ErrPresetName for a name that is empty, longer
+	// than MaxPresetNameLen or "none", and with ErrPresetLimit when creating
+	// one more than MaxPresetsPerUser.
+	SavePreset(user string, p Preset) error
+	// Presets lists the user's presets sorted by name, ignoring case.
+	Presets(user string) ([]Preset, error)
+	// Preset returns one of the user's presets, or ErrPresetNotFound.
+	Preset(user, name string) (Preset, error)
+	// DeletePreset removes one of the user's presets, or fails with
+	// ErrPresetNotFound. A deleted default preset stops being the default.
+	DeletePreset(user, name string) error
+	// SetDefaultPreset makes name the preset /imagine applies when it names
+	// none; "" clears it. The preset must exist (ErrPresetNotFound).
+	SetDefaultPreset(user, name string) error
+	// DefaultPreset returns the user's default preset; ok is false when none is set.
+	DefaultPreset(user string) (p Preset, ok bool, err error)
+	// SharePreset returns a short code that anyone can import. The code holds
+	// a copy of the preset as it is now; the owner's preset stays theirs.
+	SharePreset(user, name string) (code string, err error)
+	// ImportPreset copies the shared preset into the user's presets under name
+	// (the shared name when name is ""). It fails with ErrShareNotFound for an
+	// unknown code and ErrPresetExists when the user already has that name,
+	// and obeys SavePreset's rules.
+	ImportPreset(user, code, name string) (Preset, error)
+}
