@@ -65,14 +65,23 @@ func FormatWeight(w float64) string {
 	return s
 }
 
-// NotFoundError says that a typed LoRA name matched nothing. Suggestions are
-// the closest names, best first, for the user to pick from.
+// NotFoundError says that a typed LoRA name matched no single LoRA.
+// Suggestions are the closest names, best first, for the user to pick from.
+//
+// When Ambiguous is set the text did match, but several LoRAs equally well
+// (an alias shared by several files, or names differing only in case), and
+// Suggestions lists exactly those candidates. Nothing should be generated
+// then either: guessing would silently pick a LoRA the user did not mean.
 type NotFoundError struct {
 	Query       string
 	Suggestions []string
+	Ambiguous   bool
 }
 
 func (e *NotFoundError) Error() string {
+	if e.Ambiguous {
+		return fmt.Sprintf("Several LoRAs match %q: %s. Pick one by its file name.", e.Query, strings.Join(e.Suggestions, ", "))
+	}
 	if len(e.Suggestions) == 0 {
 		return fmt.Sprintf("No LoRA is called %q.", e.Query)
 	}
@@ -81,7 +90,8 @@ func (e *NotFoundError) Error() string {
 
 // Resolver finds the one LoRA a user meant by a value: an autocomplete value,
 // a file name, an alias, or any of those in another case. It returns a
-// *NotFoundError with suggestions when nothing matches.
+// *NotFoundError with suggestions when nothing matches, and one with
+// Ambiguous set when several LoRAs match equally well.
 type Resolver interface {
 	Resolve(value string) (LoRA, error)
 }

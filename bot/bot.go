@@ -1,0 +1,180 @@
+// Package bot is lorabot's presence on Discord: the discordgo session
+// (pointed at DISCORD_API_URL), command registration, and the router that
+// hands each interaction to its handler. Handlers live in package commands
+// and talk to Discord only through what this package gives them (Ctx).
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// Options configure a Bot.
+type Options struct {
+	Token   string // without "Bot "
+	APIURL  string // DISCORD_API_URL, version included, ending in "/"
+	GuildID string // register commands to this guild; global when empty
+	Router  *Router
+	Logger  *slog.Logger
+}
+
+// Bot is a connected discordgo session serving a Router.
+type Bot struct {
+	opts    Options
+	log     *slog.Logger
+	s       *discordgo.Session
+	ready   chan *discordgo.Ready
+	appID   string
+	removeH func()
+}
+
+// New prepares a bot; nothing connects until Open.
+func New(o Options) (*Bot, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if err := RedirectEndpoints(o.APIURL); err != nil {
+		return nil, err
+	}
+	installLogger(o.Logger)
+	s, err := discordgo.New("Bot " + o.Token)
+	if err != nil {
+		return nil, fmt.Errorf("discord session: %w", err)
+	}
+	s.Identify.Intents = discordgo.IntentsNone // slash commands need no intent
+	s.Client = &http.Client{Timeout: 60 * time.Second}
+	s.ShouldReconnectOnError = true
+	s.StateEnabled = false
+	return &Bot{opts: o, log: o.Logger, s: s, ready: make(chan *discordgo.Ready, 1)}, nil
+}
+
+// Session is the underlying discordgo session, for code that posts outside
+// an interaction (results after the token expired).
+func (b *Bot) Session() *discordgo.Session { return b.s }
+
+// AppID is the application's ID, known once Open returned.
+func (b *Bot) AppID() string { return b.appID }
+
+// Open connects to the gateway, waits for READY and registers the commands
+// with one bulk overwrite. It fails with a clear error if Discord refuses
+// the token or the commands.
+func (b *Bot) Open(ctx context.Context) error {
+	b.s.AddHandlerOnce(func(_ *discordgo.Session, r *discordgo.Ready) {
+		select {
+		case b.ready <- r:
+		default:
+		}
+	})
+	b.removeH = b.s.AddHandler(b.onEvent)
+	if err := b.s.Open(); err != nil {
+		return fmt.Errorf("connect to the Discord gateway: %w", explain(err))
+	}
+	var r *discordgo.Ready
+	select {
+	case r = <-b.ready:
+	case <-ctx.Done():
+		b.s.Close()
+		return fmt.Errorf("waiting for Discord's READY: %w", ctx.Err())
+	}
+	if r.Application != nil {
+		b.appID = r.Application.ID
+	}
+	if b.appID == "" && r.User != nil {
+		b.appID = r.User.ID
+	}
+	defs := b.opts.Router.Definitions()
+	if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, b.opts.GuildID, defs); err != nil {
+		b.s.Close()
+		where := "globally"
+		if b.opts.GuildID != "" {
+			where = "in server " + b.opts.GuildID
+		}
+		return fmt.Errorf("register %d commands %s: %w", len(defs), where, explain(err))
+	}
+	b.log.Info("connected to Discord", "user", userName(r.User), "app", b.appID, "guild", b.opts.GuildID, "commands", len(defs))
+	return nil
+}
+
+// Close stops taking interactions, waits (until ctx ends) for the handlers
+// that run now, and disconnects.
+func (b *Bot) Close(ctx context.Context) error {
+	if b.removeH != nil {
+		b.removeH()
+	}
+	werr := b.opts.Router.Wait(ctx)
+	cerr := b.s.Close()
+	return errors.Join(werr, cerr)
+}
+
+// interactionExtras are fields discordgo's Interaction drops.
+type interactionExtras struct {
+	AttachmentSizeLimit int64 `json:"attachment_size_limit"`
+	Channel             *struct {
+		NSFW bool `json:"nsfw"`
+	} `json:"channel"`
+}
+
+// onEvent sees every dispatch with its raw JSON, which is the only way to
+// read the fields discordgo's Interaction lacks. discordgo runs it in its own
+// goroutine per event.
+func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
+	ic, ok := e.Struct.(*discordgo.InteractionCreate)
+	if !ok || ic.Interaction == nil {
+		return
+	}
+	c := &Ctx{Session: s, I: ic.Interaction, Log: b.log, AttachmentLimit: DefaultAttachmentLimit, received: time.Now()}
+	var x interactionExtras
+	if err := json.Unmarshal(e.RawData, &x); err == nil {
+		if x.AttachmentSizeLimit > 0 {
+			c.AttachmentLimit = x.AttachmentSizeLimit
+		}
+		c.ChannelNSFW = x.Channel != nil && x.Channel.NSFW
+	}
+	b.opts.Router.Dispatch(c)
+}
+
+func userName(u *discordgo.User) string {
+	if u == nil {
+		return ""
+	}
+	return u.Username
+}
+
+// explain turns discordgo's errors into something an operator can act on.
+func explain(err error) error {
+	var rerr *discordgo.RESTError
+	if errors.As(err, &rerr) && rerr.Response != nil {
+		switch rerr.Response.StatusCode {
+		case http.StatusUnauthorized:
+			return fmt.Errorf("Discord refused the token (401): check DISCORD_TOKEN: %w", err)
+		case http.StatusForbidden:
+			return fmt.Errorf("Discord refused access (403): is the bot invited to the server with the applications.commands scope? %w", err)
+		}
+	}
+	if errors.Is(err, discordgo.ErrWSAlreadyOpen) {
+		return err
+	}
+	return err
+}
+
+// installLogger sends discordgo's own log lines to slog.
+func installLogger(log *slog.Logger) {
+	discordgo.Logger = func(level, _ int, format string, a ...any) {
+		msg := fmt.Sprintf(format, a...)
+		switch level {
+		case discordgo.LogError:
+			log.Error("discordgo", "msg", msg)
+		case discordgo.LogWarning:
+			log.Warn("discordgo", "msg", msg)
+		default:
+			log.Debug("discordgo", "msg", msg)
+		}
+	}
+}

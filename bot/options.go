@@ -1,0 +1,113 @@
+package bot
+
+import (
+	"strconv"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// Discord's limits the router and handlers keep (discord.md).
+const (
+	MaxChoices        = 25
+	MaxChoiceLen      = 100
+	MaxContentLen     = 2000
+	MaxCustomIDLen    = 100
+	MaxFilesPerMsg    = 10
+	MaxEmbedDescLen   = 4096
+	MaxEmbedFieldLen  = 1024
+	MaxEmbedTitleLen  = 256
+	MaxEmbedTotalLen  = 6000
+	MaxEmbedFooterLen = 2048
+)
+
+// Args reads a command's options by name without discordgo's typed
+// accessors, which panic on a type mismatch. For a subcommand, the options
+// are the subcommand's own.
+type Args struct {
+	Sub  string // subcommand name, "" when none
+	opts map[string]*discordgo.ApplicationCommandInteractionDataOption
+}
+
+// Args returns the options of a slash command or autocomplete.
+func (c *Ctx) Args() Args {
+	o := Args{opts: map[string]*discordgo.ApplicationCommandInteractionDataOption{}}
+	if c.I.Type != discordgo.InteractionApplicationCommand && c.I.Type != discordgo.InteractionApplicationCommandAutocomplete {
+		return o
+	}
+	list := c.I.ApplicationCommandData().Options
+	for len(list) == 1 && (list[0].Type == discordgo.ApplicationCommandOptionSubCommand || list[0].Type == discordgo.ApplicationCommandOptionSubCommandGroup) {
+		if o.Sub != "" {
+			o.Sub += " "
+		}
+		o.Sub += list[0].Name
+		list = list[0].Options
+	}
+	for _, op := range list {
+		o.opts[op.Name] = op
+	}
+	return o
+}
+
+// String is a string option; ok is false when absent or not a string.
+func (o Args) String(name string) (string, bool) {
+	op := o.opts[name]
+	if op == nil {
+		return "", false
+	}
+	s, ok := op.Value.(string)
+	return s, ok
+}
+
+// Int is an integer option. Discord sends integers as JSON numbers, which
+// decode as float64.
+func (o Args) Int(name string) (int64, bool) {
+	op := o.opts[name]
+	if op == nil {
+		return 0, false
+	}
+	switch v := op.Value.(type) {
+	case float64:
+		return int64(v), true
+	case string:
+		// Autocomplete sends what is typed so far, as text.
+		n, err := strconv.ParseInt(v, 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// Float is a number option.
+func (o Args) Float(name string) (float64, bool) {
+	op := o.opts[name]
+	if op == nil {
+		return 0, false
+	}
+	v, ok := op.Value.(float64)
+	return v, ok
+}
+
+// Bool is a boolean option.
+func (o Args) Bool(name string) (bool, bool) {
+	op := o.opts[name]
+	if op == nil {
+		return false, false
+	}
+	v, ok := op.Value.(bool)
+	return v, ok
+}
+
+// Focused is the option being typed in an autocomplete, and its text so far.
+func (o Args) Focused() (name, value string) {
+	for _, op := range o.opts {
+		if op.Focused {
+			s, _ := op.Value.(string)
+			if s == "" && op.Value != nil {
+				if f, ok := op.Value.(float64); ok {
+					s = strconv.FormatFloat(f, 'g', -1, 64)
+				}
+			}
+			return op.Name, s
+		}
+	}
+	return "", ""
+}

@@ -1,0 +1,234 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// Command is one slash command: its definition next to its handlers.
+type Command struct {
+	Def    *discordgo.ApplicationCommand
+	Handle func(c *Ctx) error
+	// Autocomplete answers a focused option with c.Choices. Discord gives it
+	// 3 seconds and no way to defer.
+	Autocomplete func(c *Ctx) error
+}
+
+// Handler serves a button or a modal. arg is what follows "prefix:" in its
+// custom_id.
+type Handler func(c *Ctx, arg string) error
+
+// UserError is a failure the user caused or can act on. The router shows its
+// message to them, ephemerally, and logs it at info level only.
+type UserError struct{ Msg string }
+
+func (e *UserError) Error() string       { return e.Msg }
+func (e *UserError) UserMessage() string { return e.Msg }
+
+// Failf makes a UserError.
+func Failf(format string, a ...any) error { return &UserError{fmt.Sprintf(format, a...)} }
+
+// userMessager is any error that carries its own sentence for the user
+// (UserError, a1111.Error, ...).
+type userMessager interface{ UserMessage() string }
+
+// watchdogAfter is when the router answers for a handler that has not:
+// Discord drops interactions not answered within 3 seconds.
+const watchdogAfter = 2300 * time.Millisecond
+
+// Router maps commands, buttons and modals to handlers. It recovers panics
+// (discordgo does not, and one would end the process), logs every
+// interaction with its latency, and makes sure each gets an answer in time.
+type Router struct {
+	log        *slog.Logger
+	commands   map[string]*Command
+	order      []string
+	components map[string]Handler
+	modals     map[string]Handler
+	inflight   sync.WaitGroup
+}
+
+// NewRouter makes an empty router.
+func NewRouter(log *slog.Logger) *Router {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Router{log: log, commands: map[string]*Command{}, components: map[string]Handler{}, modals: map[string]Handler{}}
+}
+
+// Command adds a slash command.
+func (r *Router) Command(c Command) {
+	if _, dup := r.commands[c.Def.Name]; !dup {
+		r.order = append(r.order, c.Def.Name)
+	}
+	r.commands[c.Def.Name] = &c
+}
+
+// Component routes buttons whose custom_id is "prefix" or "prefix:arg".
+func (r *Router) Component(prefix string, h Handler) { r.components[prefix] = h }
+
+// Modal routes modal submissions by custom_id prefix, like Component.
+func (r *Router) Modal(prefix string, h Handler) { r.modals[prefix] = h }
+
+// Definitions is every command, for registration.
+func (r *Router) Definitions() []*discordgo.ApplicationCommand {
+	defs := make([]*discordgo.ApplicationCommand, 0, len(r.order))
+	for _, name := range r.order {
+		defs = append(defs, r.commands[name].Def)
+	}
+	return defs
+}
+
+// Wait blocks until every handler running now has returned, or ctx ends.
+func (r *Router) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { r.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Dispatch serves one interaction to the end. It is safe to call from many
+// goroutines.
+func (r *Router) Dispatch(c *Ctx) {
+	r.inflight.Add(1)
+	defer r.inflight.Done()
+	if c.received.IsZero() {
+		c.received = time.Now()
+	}
+	kind, name, run := r.route(c)
+	log := r.log.With("kind", kind, "name", name, "user", c.UserID(), "interaction", c.I.ID)
+	c.Log = log
+
+	stop := make(chan struct{})
+	watchdogDone := make(chan struct{})
+	go func() {
+		defer close(watchdogDone)
+		r.watchdog(c, kind, stop)
+	}()
+	err := r.recovered(c, run)
+	close(stop)
+	<-watchdogDone
+
+	first := c.firstAnswer()
+	attrs := []any{"took", time.Since(c.received).Round(time.Microsecond)}
+	if !first.IsZero() {
+		attrs = append(attrs, "first_answer", first.Sub(c.received).Round(time.Microsecond))
+	}
+	if err == nil {
+		log.Info("interaction", attrs...)
+		return
+	}
+	var um userMessager
+	if errors.As(err, &um) {
+		log.Info("interaction refused", append(attrs, "reason", err.Error())...)
+		r.tell(c, um.UserMessage())
+		return
+	}
+	log.Error("interaction failed", append(attrs, "err", err)...)
+	r.tell(c, "Something went wrong on the bot's side. It was logged; please try again.")
+}
+
+func (r *Router) route(c *Ctx) (kind, name string, run func() error) {
+	switch c.I.Type {
+	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
+		name = c.I.ApplicationCommandData().Name
+		cmd := r.commands[name]
+		if c.I.Type == discordgo.InteractionApplicationCommandAutocomplete {
+			kind = "autocomplete"
+			if cmd == nil || cmd.Autocomplete == nil {
+				return kind, name, func() error { return c.Choices(nil) }
+			}
+			return kind, name, func() error { return cmd.Autocomplete(c) }
+		}
+		kind = "command"
+		if cmd == nil {
+			return kind, name, func() error { return Failf("This command is not known any more; Discord may still be showing an old list.") }
+		}
+		return kind, name, func() error { return cmd.Handle(c) }
+	case discordgo.InteractionMessageComponent:
+		id := c.I.MessageComponentData().CustomID
+		prefix, arg, _ := strings.Cut(id, ":")
+		if h := r.components[prefix]; h != nil {
+			return "button", prefix, func() error { return h(c, arg) }
+		}
+		return "button", prefix, func() error { return Failf("This button no longer works.") }
+	case discordgo.InteractionModalSubmit:
+		id := c.I.ModalSubmitData().CustomID
+		prefix, arg, _ := strings.Cut(id, ":")
+		if h := r.modals[prefix]; h != nil {
+			return "modal", prefix, func() error { return h(c, arg) }
+		}
+		return "modal", prefix, func() error { return Failf("This form no longer works.") }
+	}
+	return "unknown", fmt.Sprint(c.I.Type), func() error { return nil }
+}
+
+func (r *Router) recovered(c *Ctx, run func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.Log.Error("handler panicked", "panic", p, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return run()
+}
+
+// watchdog answers for a slow handler just before Discord's 3 seconds run
+// out: an empty autocomplete, or a defer that the handler's later Reply turns
+// into an edit.
+func (r *Router) watchdog(c *Ctx, kind string, stop <-chan struct{}) {
+	left := watchdogAfter - time.Since(c.received)
+	t := time.NewTimer(max(left, 0))
+	defer t.Stop()
+	select {
+	case <-stop:
+		return
+	case <-t.C:
+	}
+	var err error
+	switch kind {
+	case "autocomplete":
+		err = c.Choices(nil)
+		if err == nil {
+			c.Log.Warn("autocomplete too slow; answered with no choices")
+		}
+	case "unknown":
+		return
+	default:
+		c.mu.Lock()
+		pending := c.state == stateNone
+		c.mu.Unlock()
+		if pending {
+			err = c.Defer(false)
+			c.Log.Warn("handler slow; deferred for it")
+		}
+	}
+	if err != nil && !strings.Contains(err.Error(), "already") {
+		c.Log.Warn("watchdog answer failed", "err", err)
+	}
+}
+
+// tell gives the user one sentence about a failure, privately where possible.
+func (r *Router) tell(c *Ctx, msg string) {
+	if c.I.Type == discordgo.InteractionApplicationCommandAutocomplete {
+		// Autocomplete has no place for a message: an empty list at least
+		// stops the client's spinner. It fails harmlessly if one was sent.
+		_ = c.Choices(nil)
+		return
+	}
+	if err := c.Reply(Message{Content: msg, Ephemeral: true}); err != nil {
+		c.Log.Warn("could not tell the user", "err", err)
+	}
+}

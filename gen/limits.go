@@ -1,0 +1,142 @@
+package gen
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"lorabot/lora"
+)
+
+// Bounds a request must keep. They protect the shared GPU from one user's
+// extreme settings as much as they catch typos.
+const (
+	MinSteps, MaxSteps = 1, 150
+	MinCFG, MaxCFG     = 1.0, 30.0
+	MinSide, MaxSide   = 64, 2048
+	MaxPixels          = 1536 * 1536 // an SDXL-sized area with room; larger mostly runs out of VRAM
+	MaxCount           = 4
+	DefaultSteps       = 20
+	DefaultCFG         = 7.0
+	DefaultCount       = 1
+)
+
+// InputError is a mistake in what the user asked for. Its message is one
+// sentence meant for them.
+type InputError struct{ Msg string }
+
+func (e *InputError) Error() string { return e.Msg }
+
+func inputErrorf(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
+
+// Size is an image size in pixels.
+type Size struct{ Width, Height int }
+
+func (s Size) String() string { return fmt.Sprintf("%dx%d", s.Width, s.Height) }
+
+// ParseSize reads "WIDTHxHEIGHT" (also with "×", "*" or spaces).
+func ParseSize(v string) (Size, error) {
+	t := strings.ToLower(strings.TrimSpace(v))
+	t = strings.NewReplacer("×", "x", "*", "x", " ", "").Replace(t)
+	w, h, ok := strings.Cut(t, "x")
+	if !ok {
+		return Size{}, inputErrorf("Size %q is not WIDTHxHEIGHT, e.g. 512x768.", v)
+	}
+	wi, err1 := strconv.Atoi(w)
+	hi, err2 := strconv.Atoi(h)
+	if err1 != nil || err2 != nil {
+		return Size{}, inputErrorf("Size %q is not WIDTHxHEIGHT, e.g. 512x768.", v)
+	}
+	s := Size{wi, hi}
+	return s, s.check()
+}
+
+func (s Size) check() error {
+	switch {
+	case s.Width < MinSide || s.Height < MinSide || s.Width > MaxSide || s.Height > MaxSide:
+		return inputErrorf("Size %s is out of bounds: each side must be from %d to %d pixels.", s, MinSide, MaxSide)
+	case s.Width%8 != 0 || s.Height%8 != 0:
+		return inputErrorf("Size %s does not work: each side must be a multiple of 8.", s)
+	case s.Width*s.Height > MaxPixels:
+		return inputErrorf("Size %s is too large: at most %d pixels in all (e.g. 1536x1536).", s, MaxPixels)
+	}
+	return nil
+}
+
+// SizesFor lists the sizes that suit a model family, native size first:
+// models draw badly far from the resolution they were trained at.
+func SizesFor(f lora.Family) []Size {
+	switch f {
+	case lora.FamilySDXL:
+		return []Size{{1024, 1024}, {832, 1216}, {1216, 832}, {896, 1152}, {1152, 896}, {768, 1344}, {1344, 768}, {640, 1536}, {1536, 640}}
+	case lora.FamilySD2:
+		return []Size{{768, 768}, {640, 896}, {896, 640}, {576, 1024}, {1024, 576}, {512, 512}}
+	default:
+		return []Size{{512, 512}, {512, 768}, {768, 512}, {640, 640}, {512, 896}, {896, 512}, {768, 768}}
+	}
+}
+
+// CheckpointFamily guesses a checkpoint's family from its title, the only
+// thing A1111's /sd-models tells. Unknown when nothing hints at it.
+func CheckpointFamily(title string) lora.Family {
+	t := strings.ToLower(title)
+	switch {
+	case strings.Contains(t, "xl") || strings.Contains(t, "pony") || strings.Contains(t, "illustrious"):
+		return lora.FamilySDXL
+	case strings.Contains(t, "v2-") || strings.Contains(t, "sd2") || strings.Contains(t, "768-v"):
+		return lora.FamilySD2
+	case strings.Contains(t, "v1-") || strings.Contains(t, "sd15") || strings.Contains(t, "sd1.5") || strings.Contains(t, "1.5"):
+		return lora.FamilySD1
+	}
+	return lora.FamilyUnknown
+}
+
+// WithDefaults fills what no layer set: the bot's defaults, with the size
+// native to family.
+func (o Options) WithDefaults(family lora.Family) Options {
+	if o.Steps == 0 {
+		o.Steps = DefaultSteps
+	}
+	if o.CFG == 0 {
+		o.CFG = DefaultCFG
+	}
+	if o.Count == 0 {
+		o.Count = DefaultCount
+	}
+	if o.Width == 0 || o.Height == 0 {
+		s := SizesFor(family)[0]
+		o.Width, o.Height = s.Width, s.Height
+	}
+	return o
+}
+
+// Validate checks the bounds of the numbers. LoRAs and the prompt are checked
+// where they are built (package prompt).
+func (o Options) Validate() error {
+	switch {
+	case o.Steps < MinSteps || o.Steps > MaxSteps:
+		return inputErrorf("Steps must be from %d to %d; you asked for %d.", MinSteps, MaxSteps, o.Steps)
+	case math.IsNaN(o.CFG) || o.CFG < MinCFG || o.CFG > MaxCFG:
+		return inputErrorf("CFG must be from %g to %g; you asked for %g.", MinCFG, MaxCFG, o.CFG)
+	case o.Count < 1 || o.Count > MaxCount:
+		return inputErrorf("Count must be from 1 to %d; you asked for %d.", MaxCount, o.Count)
+	}
+	if err := (Size{o.Width, o.Height}).check(); err != nil {
+		return err
+	}
+	for i, c := range o.LoRAs {
+		if c.Name == "" && c.Weight != nil {
+			return inputErrorf("%s was given without %s: pick a LoRA for it.", slotOption("weight", i), slotOption("lora", i))
+		}
+	}
+	return nil
+}
+
+// slotOption names the option of slot i as /imagine shows it: lora, lora2, lora3.
+func slotOption(base string, i int) string {
+	if i == 0 {
+		return base
+	}
+	return base + strconv.Itoa(i+1)
+}
