@@ -127,14 +127,14 @@ func (o Options) Validate() error {
 	}
 	for i, c := range o.LoRAs {
 		if c.Name == "" && c.Weight != nil {
-			return inputErrorf("%s was given without %s: pick a LoRA for it.", slotOption("weight", i), slotOption("lora", i))
+			return inputErrorf("%s was given without %s: pick a LoRA for it.", SlotOption("weight", i), SlotOption("lora", i))
 		}
 	}
 	return nil
 }
 
-// slotOption names the option of slot i as /imagine shows it: lora, lora2, lora3.
-func slotOption(base string, i int) string {
+// SlotOption names the option of slot i as /imagine shows it: lora, lora2, lora3.
+func SlotOption(base string, i int) string {
 	if i == 0 {
 		return base
 	}

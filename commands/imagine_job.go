@@ -1,0 +1,220 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"lorabot/a1111"
+	"lorabot/bot"
+	"lorabot/imagine"
+	"lorabot/queue"
+)
+
+const cancelPrefix = "cancel"
+
+// job is one /imagine as it travels through the queue. Its message is the
+// interaction's reply, edited as the job moves.
+type job struct {
+	id  string
+	c   *bot.Ctx
+	req *imagine.Request
+
+	posted chan struct{} // closed once the first reply exists, so edits have something to edit
+
+	mu       sync.Mutex
+	pos      int
+	running  bool
+	started  time.Time
+	progress a1111.Progress
+	backend  string
+	result   *a1111.Txt2ImgResult
+	took     time.Duration
+	cancelBy string
+}
+
+// jobs remembers recent jobs by id, for the buttons on their messages.
+type jobs struct {
+	mu   sync.Mutex
+	byID map[string]*job
+	// order keeps insertion order so the oldest are forgotten first.
+	order []string
+}
+
+const keepJobs = 500
+
+func newJobs() *jobs { return &jobs{byID: map[string]*job{}} }
+
+func (j *jobs) add(x *job) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.byID[x.id] = x
+	j.order = append(j.order, x.id)
+	if len(j.order) > keepJobs {
+		delete(j.byID, j.order[0])
+		j.order = j.order[1:]
+	}
+}
+
+func (j *jobs) get(id string) *job {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.byID[id]
+}
+
+// enqueue submits the request, answers with the job's place in line, and
+// from then on the job edits that answer itself.
+func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
+	x := &job{c: c, req: req, posted: make(chan struct{})}
+	q := &queue.Job{
+		User:       req.User,
+		Run:        func(ctx context.Context, backend int) error { return im.run(ctx, x, backend) },
+		OnPosition: func(pos int) { im.onPosition(x, pos) },
+		Done:       func(err error) { im.done(x, err) },
+	}
+	id, pos, err := im.deps.Queue.Submit(q)
+	if err != nil {
+		return queueRefusal(err, im.deps.MaxPerUser)
+	}
+	x.id = id
+	x.mu.Lock()
+	x.pos = pos
+	x.running = pos == 0
+	first := im.render(x)
+	x.mu.Unlock()
+	im.jobs.add(x)
+	err = c.Reply(first)
+	close(x.posted)
+	if err != nil {
+		// Without a message the user cannot follow the job: drop it.
+		_, _ = im.deps.Queue.Cancel(id, req.User)
+		return fmt.Errorf("post queued message: %w", err)
+	}
+	return nil
+}
+
+func (im *imagineCmd) onPosition(x *job, pos int) {
+	x.mu.Lock()
+	x.pos = pos
+	x.mu.Unlock()
+	im.pushEdit(x)
+}
+
+// pushEdit queues an edit showing the job's current state. Edits of all jobs
+// go through one coalescer, which keeps only the latest per job.
+func (im *imagineCmd) pushEdit(x *job) {
+	select {
+	case <-x.posted:
+	default:
+		return // the first reply will show the current state
+	}
+	im.deps.Edits.Set(x.id, func(ctx context.Context) {
+		x.mu.Lock()
+		m := im.render(x)
+		x.mu.Unlock()
+		if !x.c.TokenValid() {
+			return
+		}
+		// A dropped progress edit is fine; waiting out a rate limit is not.
+		if _, err := x.c.Edit(m, discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx)); err != nil {
+			x.c.Log.Debug("progress edit skipped", "err", err)
+		}
+	})
+}
+
+func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
+	select {
+	case <-x.posted:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	client := im.deps.Servers.Clients()[backend]
+	x.mu.Lock()
+	x.running, x.pos, x.started, x.backend = true, 0, time.Now(), client.Addr()
+	x.mu.Unlock()
+	im.pushEdit(x)
+	res, err := client.Generate(ctx, x.req.Txt2Img(), im.deps.ProgressEvery, func(p a1111.Progress) {
+		x.mu.Lock()
+		x.progress = p
+		x.mu.Unlock()
+		im.pushEdit(x)
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			// Cancelled by its owner or cut off by shutdown: the cause says which.
+			if cause := context.Cause(ctx); cause != nil {
+				return cause
+			}
+		}
+		return err
+	}
+	x.mu.Lock()
+	x.result, x.took = res, time.Since(x.started)
+	x.mu.Unlock()
+	return nil
+}
+
+// done posts the outcome. It runs once per job, after Run returned or the
+// job left the queue.
+func (im *imagineCmd) done(x *job, err error) {
+	<-x.posted
+	im.deps.Edits.Drop(x.id) // no stale progress edit may land after this
+	var m bot.Message
+	switch {
+	case err == nil:
+		im.postResult(x)
+		return
+	case errors.Is(err, queue.ErrShutdown):
+		m = bot.Message{Content: "⚠️ The bot is restarting and your job was cut off. Please run /imagine again in a minute."}
+	case errors.Is(err, queue.ErrCanceled) || errors.Is(err, context.Canceled):
+		m = bot.Message{Content: "✖️ Cancelled."}
+	default:
+		var ae *a1111.Error
+		msg := "Something went wrong while generating; it was logged."
+		if errors.As(err, &ae) {
+			msg = ae.UserMessage()
+		}
+		x.c.Log.Warn("job failed", "job", x.id, "err", err)
+		m = bot.Message{Content: "⚠️ " + msg}
+	}
+	m.Embeds = []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)}
+	im.deliver(x, m)
+}
+
+// deliver edits the job's message while the interaction token lives, and
+// posts a channel message mentioning the user after.
+func (im *imagineCmd) deliver(x *job, m bot.Message) {
+	if x.c.TokenValid() {
+		if _, err := x.c.Edit(m); err == nil {
+			return
+		} else {
+			x.c.Log.Warn("edit job message failed; posting in the channel", "job", x.id, "err", err)
+		}
+	}
+	m.Content = strings.TrimSpace(fmt.Sprintf("<@%s> %s", x.req.User, m.Content))
+	m.AllowUserMention = true
+	if _, err := x.c.ChannelMessage(m); err != nil {
+		x.c.Log.Error("could not deliver job outcome", "job", x.id, "err", err)
+	}
+}
+
+// cancel serves the Cancel button: only the job's owner may press it.
+func (im *imagineCmd) cancel(c *bot.Ctx, id string) error {
+	_, err := im.deps.Queue.Cancel(id, c.UserID())
+	switch {
+	case errors.Is(err, queue.ErrNotOwner):
+		return bot.Failf("Only the person who asked for this job can cancel it.")
+	case errors.Is(err, queue.ErrNotFound):
+		return bot.Failf("This job has already finished.")
+	case err != nil:
+		return err
+	}
+	// The job's own message shows "Cancelled" once it stops; this only
+	// acknowledges the click.
+	return c.Defer(false)
+}

@@ -1,0 +1,114 @@
+package commands
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"lorabot/bot"
+)
+
+// maxRequestBytes is Discord's limit on one upload request, all files
+// together; a little is kept back for the JSON payload.
+const maxRequestBytes = 25<<20 - 256<<10
+
+// postResult replaces the job's message with its images and their settings.
+func (im *imagineCmd) postResult(x *job) {
+	x.mu.Lock()
+	res, took := x.result, x.took
+	x.mu.Unlock()
+	images := res.Images
+	if want := x.req.Options.Count; want > 0 && len(images) > want {
+		images = images[:want] // Forge may append extra images (grids, masks)
+	}
+	perFile := x.c.AttachmentLimit
+	if len(images) > 0 {
+		perFile = min(perFile, int64(maxRequestBytes/len(images)))
+	}
+	var files []*discordgo.File
+	var notes []string
+	for i, img := range images {
+		f, note, err := fitImage(img, perFile, fmt.Sprintf("lorabot_%s_%d", x.id, i+1))
+		if err != nil {
+			x.c.Log.Error("image does not fit Discord's limit", "job", x.id, "image", i+1, "bytes", len(img), "err", err)
+			notes = append(notes, fmt.Sprintf("image %d could not be made small enough to upload", i+1))
+			continue
+		}
+		if note != "" {
+			notes = append(notes, fmt.Sprintf("image %d %s", i+1, note))
+		}
+		files = append(files, f)
+	}
+	e := requestEmbed(x.req, &res.Info, took)
+	if len(files) > 0 {
+		e.Image = &discordgo.MessageEmbedImage{URL: "attachment://" + files[0].Name}
+	}
+	content := fmt.Sprintf("✅ <@%s>'s images", x.req.User)
+	if len(files) == 0 {
+		content = "⚠️ The image server answered without images."
+	}
+	if len(notes) > 0 {
+		content += " (" + strings.Join(notes, "; ") + ")"
+	}
+	im.deliver(x, bot.Message{Content: content, Embeds: []*discordgo.MessageEmbed{e}, Files: files})
+}
+
+// fitImage returns img as a file no larger than limit. A PNG that is too big
+// is re-encoded as JPEG at falling quality, then scaled down, so that nothing
+// is silently dropped; note says what was done.
+func fitImage(img []byte, limit int64, base string) (*discordgo.File, string, error) {
+	if int64(len(img)) <= limit {
+		return &discordgo.File{Name: base + ".png", ContentType: "image/png", Reader: bytes.NewReader(img)}, "", nil
+	}
+	src, err := png.Decode(bytes.NewReader(img))
+	if err != nil {
+		return nil, "", fmt.Errorf("decode %d-byte image to shrink it: %w", len(img), err)
+	}
+	for _, scale := range []int{1, 2, 4} {
+		m := src
+		if scale > 1 {
+			m = downscale(src, scale)
+		}
+		for _, q := range []int{92, 80, 65} {
+			var buf bytes.Buffer
+			if err := jpeg.Encode(&buf, m, &jpeg.Options{Quality: q}); err != nil {
+				return nil, "", fmt.Errorf("encode jpeg: %w", err)
+			}
+			if int64(buf.Len()) <= limit {
+				note := "was converted to JPEG to fit Discord's upload limit"
+				if scale > 1 {
+					note = fmt.Sprintf("was converted to JPEG at 1/%d size to fit Discord's upload limit", scale)
+				}
+				return &discordgo.File{Name: base + ".jpg", ContentType: "image/jpeg", Reader: bytes.NewReader(buf.Bytes())}, note, nil
+			}
+		}
+	}
+	return nil, "", fmt.Errorf("image of %d bytes stays over %d bytes even at 1/4 size", len(img), limit)
+}
+
+// downscale averages k×k blocks: good enough for a preview-sized fallback.
+func downscale(src image.Image, k int) image.Image {
+	b := src.Bounds()
+	w, h := b.Dx()/k, b.Dy()/k
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var r, g, bl, a uint32
+			for dy := 0; dy < k; dy++ {
+				for dx := 0; dx < k; dx++ {
+					cr, cg, cb, ca := src.At(b.Min.X+x*k+dx, b.Min.Y+y*k+dy).RGBA()
+					r, g, bl, a = r+cr, g+cg, bl+cb, a+ca
+				}
+			}
+			n := uint32(k * k)
+			i := dst.PixOffset(x, y)
+			dst.Pix[i], dst.Pix[i+1], dst.Pix[i+2], dst.Pix[i+3] = uint8(r/n>>8), uint8(g/n>>8), uint8(bl/n>>8), uint8(a/n>>8)
+		}
+	}
+	return dst
+}

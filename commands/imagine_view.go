@@ -1,0 +1,116 @@
+package commands
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"lorabot/a1111"
+	"lorabot/bot"
+	"lorabot/imagine"
+	"lorabot/lora"
+)
+
+// render is the job's message while it waits or runs. x.mu is held.
+func (im *imagineCmd) render(x *job) bot.Message {
+	var line string
+	switch {
+	case !x.running && x.pos > 0:
+		line = fmt.Sprintf("🕒 Queued: position %d in line.", x.pos)
+	case x.progress.State.SamplingSteps > 0 || x.progress.Progress > 0:
+		p := x.progress
+		line = fmt.Sprintf("🎨 Generating %s %d%%", bar(p.Progress, 12), int(math.Round(p.Progress*100)))
+		if p.State.SamplingSteps > 0 {
+			line += fmt.Sprintf(" · step %d/%d", p.State.SamplingStep, p.State.SamplingSteps)
+		}
+		if p.ETARelative > 0 {
+			line += " · ETA " + (time.Duration(p.ETARelative * float64(time.Second))).Round(time.Second).String()
+		}
+	default:
+		line = "🎨 Starting…"
+	}
+	return bot.Message{
+		Content:    line,
+		Embeds:     []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)},
+		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{cancelButton(x.id)}}},
+	}
+}
+
+func cancelButton(id string) discordgo.Button {
+	return discordgo.Button{Label: "Cancel", Style: discordgo.DangerButton, CustomID: cancelPrefix + ":" + id}
+}
+
+func bar(p float64, width int) string {
+	p = math.Max(0, math.Min(1, p))
+	full := int(math.Round(p * float64(width)))
+	return strings.Repeat("▰", full) + strings.Repeat("▱", width-full)
+}
+
+// requestEmbed describes a job: the prompt as sent and its settings. Discord
+// strips PNG metadata, so this is where a user finds how to redo an image.
+// info is A1111's answer once there is one (its seed and model are the real
+// ones).
+func requestEmbed(r *imagine.Request, info *a1111.Info, took time.Duration) *discordgo.MessageEmbed {
+	o := r.Options
+	e := &discordgo.MessageEmbed{
+		Description: clip(r.Prompt.Text, bot.MaxEmbedDescLen),
+		Color:       0x5865F2,
+	}
+	field := func(name, value string, inline bool) {
+		if value != "" {
+			e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: name, Value: clip(value, bot.MaxEmbedFieldLen), Inline: inline})
+		}
+	}
+	var loras []string
+	for _, a := range r.Prompt.LoRAs {
+		loras = append(loras, fmt.Sprintf("`%s` %s", a.LoRA.Name, lora.FormatWeight(a.Weight)))
+	}
+	field("LoRAs", strings.Join(loras, "\n"), false)
+	if o.Negative != "" {
+		field("Negative", o.Negative, false)
+	}
+	seed := "random"
+	if o.Seed != nil && *o.Seed >= 0 {
+		seed = fmt.Sprint(*o.Seed)
+	}
+	sampler := r.Sampler
+	if r.Scheduler != "" {
+		sampler += " · " + r.Scheduler
+	}
+	checkpoint := r.Checkpoint.ModelName
+	if info != nil {
+		if len(info.AllSeeds) > 1 {
+			seed = fmt.Sprintf("%d (+%d more)", info.Seed, len(info.AllSeeds)-1)
+		} else if info.Seed != 0 || len(info.AllSeeds) == 1 {
+			seed = fmt.Sprint(info.Seed)
+		}
+		if info.SamplerName != "" {
+			sampler = info.SamplerName
+		}
+		if info.SDModelName != "" {
+			checkpoint = info.SDModelName
+		}
+	}
+	if sampler == "" {
+		sampler = "server default"
+	}
+	if checkpoint == "" {
+		checkpoint = "server's current"
+	}
+	field("Seed", seed, true)
+	field("Size", fmt.Sprintf("%dx%d", o.Width, o.Height), true)
+	field("Steps", fmt.Sprint(o.Steps), true)
+	field("Sampler", sampler, true)
+	field("CFG", lora.FormatWeight(o.CFG), true)
+	field("Checkpoint", checkpoint, true)
+	if took > 0 {
+		field("Time", took.Round(100*time.Millisecond).String(), true)
+	}
+	if r.PresetName != "" {
+		e.Footer = &discordgo.MessageEmbedFooter{Text: clip("Preset: "+r.PresetName, bot.MaxEmbedFooterLen)}
+	}
+	return e
+}

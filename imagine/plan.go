@@ -1,0 +1,149 @@
+package imagine
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"lorabot/a1111"
+	"lorabot/gen"
+	"lorabot/lora"
+	"lorabot/prompt"
+)
+
+// Request is one generation, checked and ready to queue.
+type Request struct {
+	User       string
+	PresetName string      // the preset applied (named or default), "" for none
+	Options    gen.Options // every layer merged, defaults filled; Prompt is the user's own
+	Prompt     prompt.Result
+	Checkpoint a1111.Model // zero: the server's current model
+	Sampler    string      // "" : the server's default
+	Scheduler  string
+	Family     lora.Family // of the checkpoint, else of the LoRAs, else of the current model
+}
+
+// Txt2Img is the A1111 request for r.
+func (r *Request) Txt2Img() a1111.Txt2ImgRequest {
+	seed := int64(-1)
+	if r.Options.Seed != nil {
+		seed = *r.Options.Seed
+	}
+	req := a1111.Txt2ImgRequest{
+		Prompt:         r.Prompt.Text,
+		NegativePrompt: r.Options.Negative,
+		Seed:           seed,
+		SamplerName:    r.Sampler,
+		Scheduler:      r.Scheduler,
+		BatchSize:      r.Options.Count,
+		NIter:          1,
+		Steps:          r.Options.Steps,
+		CFGScale:       r.Options.CFG,
+		Width:          r.Options.Width,
+		Height:         r.Options.Height,
+	}
+	if r.Checkpoint.Title != "" {
+		req.OverrideSettings = map[string]any{"sd_model_checkpoint": r.Checkpoint.Title}
+	}
+	return req
+}
+
+// Planner checks a user's request against the catalog, their presets and
+// the servers' lists.
+type Planner struct {
+	Catalog *lora.Catalog
+	Presets gen.PresetStore
+	Servers *Servers
+}
+
+// Plan merges the layers — the command's options win over the named preset
+// (or, when none is named, the user's default preset), which wins over the
+// bot's defaults — and checks everything. Errors for the user satisfy
+// UserMessage; others are the store's failures.
+func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Request, error) {
+	var preset gen.Preset
+	var hasPreset bool
+	if name := strings.TrimSpace(presetName); name != "" {
+		pr, err := p.Presets.Preset(user, name)
+		if errors.Is(err, gen.ErrPresetNotFound) {
+			return nil, &gen.InputError{Msg: fmt.Sprintf("You have no preset called %q; /preset list shows yours.", name)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("load preset %q: %w", name, err)
+		}
+		preset, hasPreset = pr, true
+	} else {
+		pr, ok, err := p.Presets.DefaultPreset(user)
+		if err != nil {
+			return nil, fmt.Errorf("load default preset: %w", err)
+		}
+		preset, hasPreset = pr, ok
+	}
+
+	merged := cmd.Over(preset.Options)
+	merged.Prompt = cmd.Prompt
+	r := &Request{User: user, Options: merged}
+	if hasPreset {
+		r.PresetName = preset.Name
+	}
+
+	if merged.Checkpoint != "" {
+		m, err := p.Servers.ResolveCheckpoint(merged.Checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		r.Checkpoint = m
+		r.Options.Checkpoint = m.Title
+	}
+	if merged.Sampler != "" {
+		sm, sc, err := p.Servers.ResolveSampler(merged.Sampler)
+		if err != nil {
+			return nil, err
+		}
+		r.Sampler, r.Scheduler = sm, sc
+	}
+
+	idx := p.Catalog.Index()
+	in := prompt.Input{Prompt: cmd.Prompt, PresetPrompt: preset.Options.Prompt}
+	for i, c := range merged.LoRAs {
+		if c.Name == "" {
+			continue
+		}
+		in.LoRAs = append(in.LoRAs, prompt.Choice{Value: c.Name, Weight: c.Weight})
+		if cmd.LoRAs[i].Name == "" && hasPreset {
+			if _, err := idx.Resolve(c.Name); err != nil {
+				return nil, &gen.InputError{Msg: fmt.Sprintf("Your preset %q uses the LoRA %q, which the image server no longer has; pick another with %s or save the preset again.", preset.Name, c.Name, slotName(i))}
+			}
+		}
+	}
+	built, err := prompt.Build(idx, in)
+	if err != nil {
+		return nil, err
+	}
+	r.Prompt = built
+
+	r.Family = checkpointFamily(r.Checkpoint.Title)
+	if r.Family == lora.FamilyUnknown {
+		for _, a := range built.LoRAs {
+			if a.LoRA.Family != lora.FamilyUnknown {
+				r.Family = a.LoRA.Family
+				break
+			}
+		}
+	}
+	if r.Family == lora.FamilyUnknown && r.Checkpoint.Title == "" {
+		r.Family = p.Servers.CurrentFamily()
+	}
+	r.Options = r.Options.WithDefaults(r.Family)
+	if err := r.Options.Validate(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func slotName(i int) string {
+	if i == 0 {
+		return "lora"
+	}
+	return fmt.Sprintf("lora%d", i+1)
+}

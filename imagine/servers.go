@@ -1,0 +1,165 @@
+// Package imagine turns what a user asked for (the options of /imagine, a
+// preset, their default preset) into one checked A1111 request, and knows
+// the checkpoints and samplers the servers offer. It imports no Discord.
+package imagine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+
+	"lorabot/a1111"
+	"lorabot/lora"
+)
+
+// Servers caches what the A1111 backends offer: checkpoints, samplers and
+// schedulers. Lists change rarely, and asking A1111 while a job runs can wait
+// behind its queue, so the bot reads them at start and on refresh.
+type Servers struct {
+	clients []*a1111.Client
+	log     *slog.Logger
+
+	mu   sync.RWMutex
+	last []serverLists // per backend; the last good answer
+}
+
+type serverLists struct {
+	ok         bool
+	models     []a1111.Model
+	samplers   []a1111.Sampler
+	schedulers []a1111.Scheduler // nil on servers older than A1111 1.9
+	current    string            // sd_model_checkpoint
+}
+
+// NewServers wraps the backends' clients.
+func NewServers(clients []*a1111.Client, log *slog.Logger) *Servers {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Servers{clients: clients, log: log, last: make([]serverLists, len(clients))}
+}
+
+// Clients are the backends, in A1111_URL's order.
+func (s *Servers) Clients() []*a1111.Client { return s.clients }
+
+// Refresh asks every backend for its lists. A backend that fails keeps its
+// last good lists; the error joins every failure.
+func (s *Servers) Refresh(ctx context.Context) error {
+	var errs []error
+	for i, c := range s.clients {
+		l, err := fetchLists(ctx, c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("backend %s: %w", c.Addr(), err))
+			continue
+		}
+		s.mu.Lock()
+		s.last[i] = l
+		s.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+func fetchLists(ctx context.Context, c *a1111.Client) (serverLists, error) {
+	var l serverLists
+	var err error
+	if l.models, err = c.Models(ctx); err != nil {
+		return l, fmt.Errorf("list checkpoints: %w", err)
+	}
+	if l.samplers, err = c.Samplers(ctx); err != nil {
+		return l, fmt.Errorf("list samplers: %w", err)
+	}
+	l.schedulers, err = c.Schedulers(ctx)
+	if err != nil && !errors.Is(err, a1111.ErrNotSupported) {
+		return l, fmt.Errorf("list schedulers: %w", err)
+	}
+	if opts, err := c.Options(ctx); err == nil {
+		if raw, ok := opts["sd_model_checkpoint"]; ok {
+			_ = jsonString(raw, &l.current)
+		}
+	}
+	l.ok = true
+	return l, nil
+}
+
+// Checkpoints is the union of every backend's checkpoints, by title.
+func (s *Servers) Checkpoints() []a1111.Model {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[string]bool{}
+	var out []a1111.Model
+	for _, l := range s.last {
+		for _, m := range l.models {
+			if !seen[m.Title] {
+				seen[m.Title] = true
+				out = append(out, m)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Title) < strings.ToLower(out[j].Title) })
+	return out
+}
+
+// Samplers is the union of every backend's sampler names.
+func (s *Servers) Samplers() []a1111.Sampler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[string]bool{}
+	var out []a1111.Sampler
+	for _, l := range s.last {
+		for _, sm := range l.samplers {
+			if !seen[sm.Name] {
+				seen[sm.Name] = true
+				out = append(out, sm)
+			}
+		}
+	}
+	return out
+}
+
+// Schedulers is the union of the backends' schedulers; empty when every
+// backend predates them.
+func (s *Servers) Schedulers() []a1111.Scheduler {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	seen := map[string]bool{}
+	var out []a1111.Scheduler
+	for _, l := range s.last {
+		for _, sc := range l.schedulers {
+			if !seen[sc.Name] {
+				seen[sc.Name] = true
+				out = append(out, sc)
+			}
+		}
+	}
+	return out
+}
+
+// CurrentFamily is the family of the checkpoint loaded on the first backend
+// that answered, which is what A1111 uses when the request names none.
+func (s *Servers) CurrentFamily() lora.Family {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, l := range s.last {
+		if l.ok && l.current != "" {
+			return checkpointFamily(l.current)
+		}
+	}
+	return lora.FamilyUnknown
+}
+
+// Known reports whether any backend's lists were ever read. Until then, names
+// cannot be checked and are passed through.
+func (s *Servers) Known() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, l := range s.last {
+		if l.ok {
+			return true
+		}
+	}
+	return false
+}
