@@ -24,9 +24,11 @@ var (
 // Discord user ID (a snowflake) but any non-empty string works.
 type PresetStore interface {
 	// SavePreset creates or replaces the user's preset of that name (ignoring
-	// case). It fails with ErrPresetName for a name that is empty, longer
-	// than MaxPresetNameLen or "none", and with ErrPresetLimit when creating
-	// one more than MaxPresetsPerUser.
+	// case; the new spelling is kept). The name is trimmed; it fails with
+	// ErrPresetName for a name that is empty, longer than MaxPresetNameLen
+	// characters, "none" in any case, or holds a control character, and with
+	// ErrPresetLimit when creating one more than MaxPresetsPerUser (replacing
+	// never does). The seed and the count are not saved.
 	SavePreset(user string, p Preset) error
 	// Presets lists the user's presets sorted by name, ignoring case.
 	Presets(user string) ([]Preset, error)
@@ -36,7 +38,7 @@ type PresetStore interface {
 	// ErrPresetNotFound. A deleted default preset stops being the default.
 	DeletePreset(user, name string) error
 	// SetDefaultPreset makes name the preset /imagine applies when it names
-	// none; "" clears it. The preset must exist (ErrPresetNotFound).
+	// none; "" or "none" clears it. The preset must exist (ErrPresetNotFound).
 	SetDefaultPreset(user, name string) error
 	// DefaultPreset returns the user's default preset; ok is false when none is set.
 	DefaultPreset(user string) (p Preset, ok bool, err error)

@@ -22,7 +22,9 @@ const reservedName = "none"
 
 // cleanName returns the name as it will be stored (trimmed, the user's
 // spelling) and its key (folded for case-insensitive uniqueness), or
-// gen.ErrPresetName with the reason.
+// gen.ErrPresetName with the reason: empty, longer than
+// gen.MaxPresetNameLen characters, "none" in any case, invalid UTF-8, or
+// holding a control character.
 func cleanName(name string) (clean string, key []byte, err error) {
 	clean = strings.TrimSpace(name)
 	switch n := utf8.RuneCountInString(clean); {
@@ -34,10 +36,17 @@ func cleanName(name string) (clean string, key []byte, err error) {
 		return "", nil, fmt.Errorf("%w: %d characters, at most %d", gen.ErrPresetName, n, gen.MaxPresetNameLen)
 	case strings.EqualFold(clean, reservedName):
 		return "", nil, fmt.Errorf("%w: %q is reserved to clear the default preset", gen.ErrPresetName, reservedName)
-	case strings.IndexFunc(clean, unicode.IsControl) >= 0:
+	case strings.IndexFunc(clean, isHiddenControl) >= 0:
 		return "", nil, fmt.Errorf("%w: control characters", gen.ErrPresetName)
 	}
 	return clean, foldName(clean), nil
+}
+
+// isHiddenControl reports control characters and the bidirectional
+// overrides that make a name display as something else. Other invisible
+// format characters stay allowed: emoji sequences need the zero-width joiner.
+func isHiddenControl(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // foldName is the key of a name: the same for every spelling that differs
