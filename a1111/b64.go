@@ -121,7 +121,7 @@ func (s *scanner) streamBase64(k *b64Sink) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		i := bytes.IndexAny(buf, "\"\\")
+		i := indexQuoteOrEscape(buf)
 		if i < 0 {
 			if err := k.write(buf); err != nil {
 				return nil, err

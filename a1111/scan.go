@@ -169,7 +169,7 @@ func (s *scanner) appendString(dst []byte) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		i := bytes.IndexAny(buf, "\"\\")
+		i := indexQuoteOrEscape(buf)
 		if i < 0 {
 			dst = append(dst, buf...)
 			_, _ = s.r.Discard(len(buf))
@@ -220,6 +220,20 @@ func (s *scanner) fill() ([]byte, error) {
 	return buf, nil
 }
 
+// indexQuoteOrEscape finds the first '"' or '\\' in buf, or -1. Two
+// IndexByte calls beat IndexAny by far on long strings (cover images, base64).
+func indexQuoteOrEscape(buf []byte) int {
+	q := bytes.IndexByte(buf, '"')
+	head := buf
+	if q >= 0 {
+		head = buf[:q]
+	}
+	if e := bytes.IndexByte(head, '\\'); e >= 0 {
+		return e
+	}
+	return q
+}
+
 // skipString skips the rest of a string whose opening quote is consumed,
 // without copying it.
 func (s *scanner) skipString() error {
@@ -228,7 +242,7 @@ func (s *scanner) skipString() error {
 		if err != nil {
 			return err
 		}
-		i := bytes.IndexAny(buf, "\"\\")
+		i := indexQuoteOrEscape(buf)
 		if i < 0 {
 			_, _ = s.r.Discard(len(buf))
 			continue

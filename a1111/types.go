@@ -23,6 +23,7 @@ type LoRAMeta struct {
 	TriggerPhrase    string                    // modelspec.trigger_phrase
 	SDModelName      string                    // ss_sd_model_name
 	OutputName       string                    // ss_output_name
+	ModelHash        string                    // sshs_model_hash: A1111's "Lora hashes" show its first 12 characters
 	TagFrequency     map[string]map[string]int // ss_tag_frequency: dataset dir → tag → count
 }
 

@@ -1,0 +1,239 @@
+package a1111test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"lorabot/a1111"
+)
+
+func writeJSON200(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain values: cannot happen
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// notFound is Starlette's answer for a route that does not exist, the same
+// in every flavor; it is what a server without --api answers on /sdapi.
+func notFound(w http.ResponseWriter) {
+	writeJSONStatus(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
+}
+
+// httpError answers like a raised HTTPException (auth, "Model not found").
+func (s *Server) httpError(w http.ResponseWriter, status int, detail string) {
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", "Basic")
+	}
+	switch s.opts.Flavor {
+	case FlavorForge:
+		writeJSONStatus(w, status, map[string]any{"detail": detail})
+	case FlavorSDNext:
+		writeJSONStatus(w, status, map[string]any{"error": "HTTPException", "code": status, "detail": detail, "body": "", "errors": fmt.Sprintf("%d: %s", status, detail)})
+	default:
+		writeJSONStatus(w, status, map[string]any{"error": "HTTPException", "detail": detail, "body": "", "errors": fmt.Sprintf("%d: %s", status, detail)})
+	}
+}
+
+// exception answers like an uncaught Python exception: detail is empty and
+// the message sits in "errors" (A1111, SD.Next) or "message" (Forge).
+func (s *Server) exception(w http.ResponseWriter, status int, class, msg string) {
+	switch s.opts.Flavor {
+	case FlavorForge:
+		writeJSONStatus(w, status, map[string]any{"error": class, "detail": "", "body": "", "message": msg})
+	case FlavorSDNext:
+		writeJSONStatus(w, status, map[string]any{"error": class, "code": status, "detail": "", "body": "", "errors": msg})
+	default:
+		writeJSONStatus(w, status, map[string]any{"error": class, "detail": "", "body": "", "errors": msg})
+	}
+}
+
+// validationError answers 422 as FastAPI does for a body it cannot read:
+// pydantic 1's wording for A1111, pydantic 2's for the forks.
+func (s *Server) validationError(w http.ResponseWriter, err error) {
+	loc := []any{"body"}
+	msg, typ := "Expecting value", "value_error.jsondecode"
+	v2msg, v2typ := "JSON decode error", "json_invalid"
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case asErr(err, &te):
+		loc = append(loc, te.Field)
+		msg, typ = "value is not a valid "+te.Type.Kind().String(), "type_error."+te.Type.Kind().String()
+		v2msg, v2typ = "Input should be a valid "+te.Type.Kind().String(), te.Type.Kind().String()+"_parsing"
+	case asErr(err, &se):
+		loc = append(loc, se.Offset)
+	}
+	item := map[string]any{"loc": loc, "msg": msg, "type": typ}
+	if s.opts.Flavor != FlavorA1111 {
+		item = map[string]any{"type": v2typ, "loc": loc, "msg": v2msg, "input": nil}
+	}
+	writeJSONStatus(w, http.StatusUnprocessableEntity, map[string]any{"detail": []any{item}})
+}
+
+func asErr[T error](err error, target *T) bool {
+	e, ok := err.(T)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	g := s.gen
+	s.mu.Unlock()
+	state := map[string]any{
+		"skipped": g.skipped, "interrupted": g.interrupted, "stopping_generation": false,
+		"job": g.job, "job_count": g.jobCount, "job_timestamp": g.timestamp, "job_no": g.jobNo,
+		"sampling_step": g.step, "sampling_steps": g.steps,
+	}
+	if g.timestamp == "" {
+		state["job_timestamp"] = "0"
+	}
+	out := map[string]any{"progress": 0.0, "eta_relative": 0.0, "state": state, "current_image": nil, "textinfo": nil}
+	if g.jobCount > 0 {
+		// A1111's formula: 0.01 so that it never divides by zero.
+		p := 0.01 + float64(g.jobNo)/float64(g.jobCount)
+		if g.steps > 0 {
+			p += 1 / float64(g.jobCount) * float64(g.step) / float64(g.steps)
+		}
+		elapsed := time.Since(g.start).Seconds()
+		out["eta_relative"] = elapsed/p - elapsed
+		out["progress"] = min(p, 1)
+		if r.URL.Query().Get("skip_current_image") != "true" && g.step > 0 {
+			out["current_image"] = base64.StdEncoding.EncodeToString(previewPNG)
+		}
+	}
+	writeJSON200(w, out)
+}
+
+func (s *Server) interrupt(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	s.interrupts++
+	// A1111 sets the flag whatever runs; the next job's start clears it.
+	s.gen.interrupted = true
+	s.notifyLocked()
+	s.mu.Unlock()
+	writeJSON200(w, map[string]any{})
+}
+
+func (s *Server) skip(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	s.skips++
+	s.gen.skipped = true
+	s.notifyLocked()
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte("null"))
+}
+
+func (s *Server) loras(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	raw := s.loadedLoRAs
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
+}
+
+func (s *Server) refreshLoRAs(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	s.refreshLocked()
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte("null"))
+}
+
+func (s *Server) samplers(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	old := s.oldServer
+	s.mu.Unlock()
+	if old {
+		writeJSON200(w, oldSamplers)
+		return
+	}
+	writeJSON200(w, samplers)
+}
+
+func (s *Server) schedulers(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	old := s.oldServer
+	s.mu.Unlock()
+	if old {
+		notFound(w)
+		return
+	}
+	writeJSON200(w, schedulers)
+}
+
+func (s *Server) getOptions(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	b, err := json.Marshal(s.options)
+	s.mu.Unlock()
+	if err != nil {
+		panic(err) // only plain values: cannot happen
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// setOptions merges the posted settings. An unknown checkpoint is refused as
+// A1111 refuses it: a RuntimeError, status 500.
+func (s *Server) setOptions(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil {
+		s.validationError(w, err)
+		return
+	}
+	if v, ok := req["sd_model_checkpoint"]; ok {
+		name, _ := v.(string)
+		m, known := findModel(name)
+		if !known {
+			s.exception(w, http.StatusInternalServerError, "RuntimeError", fmt.Sprintf("model %q not found", name))
+			return
+		}
+		s.loadModel(m, r.Context().Done())
+		delete(req, "sd_model_checkpoint")
+	}
+	s.mu.Lock()
+	for k, v := range req {
+		s.options[k] = v
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte("null"))
+}
+
+// loadModel makes m the loaded checkpoint, taking ModelSwitchTime when it
+// changes.
+func (s *Server) loadModel(m a1111.Model, stop <-chan struct{}) {
+	s.mu.Lock()
+	same := s.options["sd_model_checkpoint"] == m.Title
+	s.mu.Unlock()
+	if same {
+		return
+	}
+	if d := s.opts.ModelSwitchTime; d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-stop:
+		}
+		t.Stop()
+	}
+	s.mu.Lock()
+	s.options["sd_model_checkpoint"] = m.Title
+	s.options["sd_checkpoint_hash"] = m.SHA256
+	s.notifyLocked()
+	s.mu.Unlock()
+}

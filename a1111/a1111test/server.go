@@ -1,0 +1,520 @@
+// Package a1111test is a fake AUTOMATIC1111 WebUI API for tests: real PNGs,
+// A1111's one-job-at-a-time lock, step-by-step /progress, interrupt and
+// skip, the LoRA catalog with refresh, --api-auth, the error shapes of
+// A1111, Forge and SD.Next, and failure switches (down, 500, hang, malformed
+// JSON, 401, no --api) that can be flipped while it runs.
+//
+// It follows A1111 1.10 where that matters to a client (see
+// shared/spec/a1111.md): unknown request fields, samplers, checkpoints and
+// LoRA names are ignored silently; /loras and /refresh-loras skip auth and
+// exist without --api; a generation keeps running when its client hangs up
+// (only /interrupt stops it); /interrupt and /progress act on whatever runs.
+package a1111test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"lorabot/a1111"
+)
+
+// Flavor picks whose error shapes the fake answers with.
+type Flavor int
+
+const (
+	FlavorA1111  Flavor = iota // {"error","detail","body","errors"}
+	FlavorForge                // {"detail": "..."} for HTTP errors, {"error","detail","body","message"} for exceptions
+	FlavorSDNext               // A1111's shape plus "code"
+)
+
+// Mode is a failure switch; see SetMode.
+type Mode int
+
+const (
+	ModeOK        Mode = iota
+	ModeDown           // the port refuses connections (the URL stays; ModeOK listens again)
+	Mode500            // every route fails with the flavor's exception shape, status 500
+	ModeHang           // requests are accepted and never answered, until the client gives up or the server closes
+	ModeMalformed      // 200 with a body cut in the middle of the JSON
+	Mode401            // auth-checked routes refuse the credentials (not /loras, /refresh-loras)
+	ModeNoAPI          // started without --api: 404 {"detail":"Not Found"} except /loras, /refresh-loras
+	Mode422            // FastAPI's validation error, as for a field of the wrong type (steps: "many")
+)
+
+var modeNames = [...]string{"ok", "down", "500", "hang", "malformed", "401", "no-api", "422"}
+
+func (m Mode) String() string {
+	if int(m) < len(modeNames) {
+		return modeNames[m]
+	}
+	return fmt.Sprintf("Mode(%d)", int(m))
+}
+
+// Options configure a fake. The zero value is a healthy A1111 serving the
+// sample catalog.
+type Options struct {
+	LoRAsJSON       []byte        // the catalog as /loras answers it; nil: SampleLoRAsJSON
+	StepTime        time.Duration // time per sampling step; default 2ms
+	APIAuth         string        // "user:pass[,user2:pass2]" as --api-auth; empty: no auth
+	Flavor          Flavor
+	NoisyImages     bool          // photo-like PNGs (~1.3 MB at 1024×1024) instead of tiny gradients
+	OldServer       bool          // before A1111 1.9: /schedulers is 404, sampler names carry the schedule
+	ExtraImages     int           // images appended after the requested ones, as Forge's ControlNet does
+	ModelSwitchTime time.Duration // time to load another checkpoint
+	FailDetail      string        // what Mode500 says; default a CUDA out-of-memory message
+	Addr            string        // listen address; default 127.0.0.1:0 (a free port)
+}
+
+// Server is a running fake. Its methods are safe for concurrent use.
+type Server struct {
+	opts  Options
+	addr  string // fixed after the first listen, so that ModeDown keeps the URL
+	creds map[string]string
+	lock  fifoLock
+
+	mu         sync.Mutex
+	srv        *http.Server
+	epoch      chan struct{} // closed when the server goes down or closes: running jobs end
+	closed     bool
+	active     int // handlers running
+	changed    chan struct{}
+	mode       Mode
+	routeModes map[string]Mode
+	oldServer  bool
+
+	diskLoRAs   []byte // what a rescan finds
+	loadedLoRAs []byte // what /loras answers until the next rescan
+	index       loraIndex
+	refreshes   int
+
+	options map[string]any
+
+	requests   []a1111.Txt2ImgRequest
+	jobs       []Job
+	inflight   int
+	maxInfl    int
+	gen        genState
+	interrupts int
+	skips      int
+}
+
+// NewServer starts a fake on opts.Addr (default 127.0.0.1, a free port).
+// It panics when it cannot listen, like httptest.NewServer.
+func NewServer(opts Options) *Server {
+	if opts.StepTime <= 0 {
+		opts.StepTime = 2 * time.Millisecond
+	}
+	if opts.FailDetail == "" {
+		opts.FailDetail = "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total capacity)"
+	}
+	if opts.LoRAsJSON == nil {
+		opts.LoRAsJSON = SampleLoRAsJSON()
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	s := &Server{
+		opts:        opts,
+		addr:        opts.Addr,
+		changed:     make(chan struct{}),
+		routeModes:  map[string]Mode{},
+		oldServer:   opts.OldServer,
+		diskLoRAs:   opts.LoRAsJSON,
+		loadedLoRAs: opts.LoRAsJSON,
+		index:       indexLoRAs(opts.LoRAsJSON),
+		options:     defaultOptions(),
+	}
+	if opts.APIAuth != "" {
+		s.creds = map[string]string{}
+		for pair := range strings.SplitSeq(opts.APIAuth, ",") {
+			u, p, _ := strings.Cut(pair, ":")
+			s.creds[u] = p
+		}
+	}
+	s.mu.Lock()
+	err := s.listenLocked()
+	s.mu.Unlock()
+	if err != nil {
+		panic(fmt.Sprintf("a1111test: listen on %s: %v", opts.Addr, err))
+	}
+	return s
+}
+
+// Start is NewServer for a test: the server closes when the test ends.
+func Start(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	s := NewServer(opts)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func (s *Server) listenLocked() error {
+	var ln net.Listener
+	var err error
+	// The port was just released by ModeDown; rebinding is immediate on
+	// Linux, but allow a short retry on slower systems.
+	for range 50 {
+		ln, err = net.Listen("tcp", s.addr)
+		if err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		return err
+	}
+	s.addr = ln.Addr().String()
+	s.epoch = make(chan struct{})
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func(srv *http.Server) { _ = srv.Serve(ln) }(s.srv)
+	return nil
+}
+
+// downLocked closes the listener and every connection, and ends running jobs.
+func (s *Server) downLocked() {
+	if s.srv == nil {
+		return
+	}
+	_ = s.srv.Close()
+	s.srv = nil
+	close(s.epoch)
+	s.gen = genState{}
+	s.notifyLocked()
+}
+
+// URL is the base URL, e.g. http://127.0.0.1:40123 (no credentials).
+func (s *Server) URL() string { return "http://" + s.Addr() }
+
+// Addr is host:port.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// URLWithAuth is the base URL with user:pass@, for a client of a server
+// started with APIAuth.
+func (s *Server) URLWithAuth(user, pass string) string {
+	return "http://" + user + ":" + pass + "@" + s.Addr()
+}
+
+// Close stops the server, ends running jobs and hanging requests, and waits
+// (briefly) for its handlers to return.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.downLocked()
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.waitFor(ctx, func() bool { return s.active == 0 })
+}
+
+// SetMode switches how the server behaves from now on, for every route
+// without its own mode (SetRouteMode). ModeDown closes the port; any other
+// mode opens it again on the same address.
+func (s *Server) SetMode(m Mode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.mode = m
+	switch {
+	case m == ModeDown:
+		s.downLocked()
+	case s.srv == nil:
+		if err := s.listenLocked(); err != nil {
+			panic(fmt.Sprintf("a1111test: listen again on %s: %v", s.addr, err))
+		}
+	}
+	s.notifyLocked()
+}
+
+// SetRouteMode gives one path (e.g. "/sdapi/v1/txt2img") its own mode, which
+// wins over SetMode's; ModeOK there means "follow SetMode" again. ModeDown is
+// not a route mode (a port is up or down) and is treated as ModeOK.
+func (s *Server) SetRouteMode(path string, m Mode) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m == ModeOK || m == ModeDown {
+		delete(s.routeModes, path)
+	} else {
+		s.routeModes[path] = m
+	}
+}
+
+// SetOldServer switches between a pre-1.9 server (no /schedulers, sampler
+// names with the schedule) and a current one.
+func (s *Server) SetOldServer(old bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.oldServer = old
+}
+
+// SetLoRAsJSON replaces the LoRA files on the fake's disk with the catalog
+// raw (a /loras answer, any shape). As in A1111, GET /loras shows them after
+// POST /refresh-loras, or after a txt2img names a LoRA the loaded list lacks
+// (A1111 rescans then).
+func (s *Server) SetLoRAsJSON(raw []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.diskLoRAs = raw
+}
+
+// SetLoRAs is SetLoRAsJSON for typed entries (see MarshalLoRAs).
+func (s *Server) SetLoRAs(loras []a1111.LoRA) { s.SetLoRAsJSON(MarshalLoRAs(loras)) }
+
+// refreshLocked rescans the disk.
+func (s *Server) refreshLocked() {
+	s.loadedLoRAs = s.diskLoRAs
+	s.index = indexLoRAs(s.diskLoRAs)
+	s.refreshes++
+	s.notifyLocked()
+}
+
+// Refreshes counts rescans (refresh-loras calls and rescans by txt2img).
+func (s *Server) Refreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshes
+}
+
+// Requests returns every txt2img request received, decoded, in order of
+// arrival (including ones still queued or running).
+func (s *Server) Requests() []a1111.Txt2ImgRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]a1111.Txt2ImgRequest(nil), s.requests...)
+}
+
+// Jobs returns the finished generations, in order of completion.
+func (s *Server) Jobs() []Job {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Job(nil), s.jobs...)
+}
+
+// MaxConcurrent is the most txt2img requests the server held at once,
+// counting from arrival to answer (queued at the lock or generating). A
+// client that keeps one generation in flight per server keeps it at 1.
+func (s *Server) MaxConcurrent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInfl
+}
+
+// InFlight is the number of txt2img requests held now.
+func (s *Server) InFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.inflight
+}
+
+// Interrupts and Skips count the calls of /interrupt and /skip.
+func (s *Server) Interrupts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.interrupts
+}
+
+func (s *Server) Skips() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.skips
+}
+
+// Checkpoint is the loaded checkpoint's title (options' sd_model_checkpoint).
+func (s *Server) Checkpoint() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, _ := s.options["sd_model_checkpoint"].(string)
+	return t
+}
+
+// WaitGenerating returns once a generation is sampling (a job holds the lock
+// and runs), or with ctx's error.
+func (s *Server) WaitGenerating(ctx context.Context) error {
+	return s.waitFor(ctx, func() bool { return s.gen.running })
+}
+
+// WaitStep returns once the running generation reached sampling step n
+// (of any batch).
+func (s *Server) WaitStep(ctx context.Context, n int) error {
+	return s.WaitState(ctx, func(st a1111.ProgressState) bool { return st.JobCount > 0 && st.SamplingStep >= n })
+}
+
+// WaitState returns once the state /progress would report satisfies cond,
+// e.g. the second batch (JobNo 1) has begun sampling.
+func (s *Server) WaitState(ctx context.Context, cond func(a1111.ProgressState) bool) error {
+	return s.waitFor(ctx, func() bool { return cond(s.gen.progressState()) })
+}
+
+// WaitIdle returns once no txt2img request is held.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	return s.waitFor(ctx, func() bool { return s.inflight == 0 })
+}
+
+// WaitRequests returns once n txt2img requests arrived in total.
+func (s *Server) WaitRequests(ctx context.Context, n int) error {
+	return s.waitFor(ctx, func() bool { return len(s.requests) >= n })
+}
+
+// WaitJobs returns once n generations finished in total.
+func (s *Server) WaitJobs(ctx context.Context, n int) error {
+	return s.waitFor(ctx, func() bool { return len(s.jobs) >= n })
+}
+
+// waitFor blocks until cond (called with s.mu held) is true, or ctx ends.
+func (s *Server) waitFor(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ok, ch := cond(), s.changed
+		s.mu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("a1111test: waiting: %w", ctx.Err())
+		}
+	}
+}
+
+func (s *Server) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// ServeHTTP routes one request, applying the current mode and auth first.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.active++
+	epoch := s.epoch
+	mode := s.mode
+	if m, ok := s.routeModes[r.URL.Path]; ok {
+		mode = m
+	}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.active--
+		s.notifyLocked()
+		s.mu.Unlock()
+	}()
+
+	path := r.URL.Path
+	// The Lora extension registers these on the app itself: no --api
+	// needed, no --api-auth applied.
+	loraRoute := path == "/sdapi/v1/loras" || path == "/sdapi/v1/refresh-loras"
+	switch mode {
+	case ModeHang:
+		select {
+		case <-r.Context().Done():
+		case <-epoch:
+		}
+		return
+	case ModeMalformed:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"images": ["iVBORw0KGgoAAAANSUhEUgAAAAgAAAAI`))
+		return
+	case ModeNoAPI:
+		if !loraRoute {
+			notFound(w)
+			return
+		}
+	case Mode401:
+		if !loraRoute {
+			s.httpError(w, http.StatusUnauthorized, "Incorrect username or password")
+			return
+		}
+	case Mode500:
+		s.exception(w, http.StatusInternalServerError, "RuntimeError", s.opts.FailDetail)
+		return
+	case Mode422:
+		s.validationError(w, &json.UnmarshalTypeError{Value: "string", Type: reflect.TypeFor[int](), Field: "steps"})
+		return
+	}
+	if !loraRoute && !s.authorized(w, r) {
+		return
+	}
+	s.route(w, r, epoch)
+}
+
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if s.creds == nil {
+		return true
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		s.httpError(w, http.StatusUnauthorized, "Not authenticated")
+		return false
+	}
+	if want, known := s.creds[user]; !known || want != pass {
+		s.httpError(w, http.StatusUnauthorized, "Incorrect username or password")
+		return false
+	}
+	return true
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct{}) {
+	type handler struct {
+		method string
+		fn     func(http.ResponseWriter, *http.Request)
+	}
+	var h []handler
+	switch r.URL.Path {
+	case "/sdapi/v1/txt2img":
+		h = []handler{{http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.txt2img(w, r, epoch) }}}
+	case "/sdapi/v1/progress":
+		h = []handler{{http.MethodGet, s.progress}}
+	case "/sdapi/v1/interrupt":
+		h = []handler{{http.MethodPost, s.interrupt}}
+	case "/sdapi/v1/skip":
+		h = []handler{{http.MethodPost, s.skip}}
+	case "/sdapi/v1/loras":
+		h = []handler{{http.MethodGet, s.loras}}
+	case "/sdapi/v1/refresh-loras":
+		h = []handler{{http.MethodPost, s.refreshLoRAs}}
+	case "/sdapi/v1/sd-models":
+		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeJSON200(w, Models) }}}
+	case "/sdapi/v1/samplers":
+		h = []handler{{http.MethodGet, s.samplers}}
+	case "/sdapi/v1/schedulers":
+		h = []handler{{http.MethodGet, s.schedulers}}
+	case "/sdapi/v1/upscalers":
+		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeJSON200(w, upscalers) }}}
+	case "/sdapi/v1/options":
+		h = []handler{{http.MethodGet, s.getOptions}, {http.MethodPost, s.setOptions}}
+	}
+	if h == nil {
+		notFound(w)
+		return
+	}
+	for _, x := range h {
+		if x.method == r.Method {
+			x.fn(w, r)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusMethodNotAllowed)
+	_, _ = w.Write([]byte(`{"detail":"Method Not Allowed"}`))
+}

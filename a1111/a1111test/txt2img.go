@@ -1,0 +1,388 @@
+package a1111test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"lorabot/a1111"
+)
+
+// Job is one finished generation, as the fake ran it.
+type Job struct {
+	Request     a1111.Txt2ImgRequest
+	Checkpoint  string   // the title it ran on
+	Sampler     string   // after fallback to Euler for unknown names
+	StepsDone   int      // sampling steps run, over all batches
+	Images      int      // images returned, extras included
+	Interrupted bool     // /interrupt ended it early
+	Skipped     int      // batches cut short by /skip
+	LoRAs       []string // <lora:…> names that loaded, as typed
+	Ignored     []string // <lora:…> names A1111 did not find and ignored
+}
+
+// genState is what /progress reports: A1111's shared.state.
+type genState struct {
+	running     bool
+	job         string
+	jobCount    int
+	jobNo       int
+	step        int
+	steps       int
+	start       time.Time
+	timestamp   string
+	interrupted bool
+	skipped     bool
+}
+
+func (g genState) progressState() a1111.ProgressState {
+	return a1111.ProgressState{
+		Skipped: g.skipped, Interrupted: g.interrupted, Job: g.job, JobCount: g.jobCount,
+		JobNo: g.jobNo, SamplingStep: g.step, SamplingSteps: g.steps,
+	}
+}
+
+// fifoLock is A1111's queue_lock: one generation at a time, waiters served
+// in order of arrival.
+type fifoLock struct {
+	mu      sync.Mutex
+	busy    bool
+	waiters []chan struct{}
+}
+
+// enqueue takes a place in line; the returned channel closes when it is
+// this place's turn. Taking the place apart from waiting lets a request be
+// recorded and queued in one step, so that arrival order is lock order.
+func (l *fifoLock) enqueue() chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch := make(chan struct{})
+	if !l.busy {
+		l.busy = true
+		close(ch)
+		return ch
+	}
+	l.waiters = append(l.waiters, ch)
+	return ch
+}
+
+// wait waits for the turn of place ch, or gives the place up and returns
+// false when stop closes first.
+func (l *fifoLock) wait(ch chan struct{}, stop <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	case <-stop:
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for i, w := range l.waiters {
+			if w == ch {
+				l.waiters = append(l.waiters[:i], l.waiters[i+1:]...)
+				return false
+			}
+		}
+		// Our turn came just as stop closed: pass it on.
+		l.unlockLocked()
+		return false
+	}
+}
+
+func (l *fifoLock) unlock() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.unlockLocked()
+}
+
+func (l *fifoLock) unlockLocked() {
+	if len(l.waiters) == 0 {
+		l.busy = false
+		return
+	}
+	next := l.waiters[0]
+	l.waiters = l.waiters[1:]
+	close(next)
+}
+
+// extraNetworkRE is A1111's extra-network tag syntax.
+var extraNetworkRE = regexp.MustCompile(`<(\w+):([^>]+)>`)
+
+// plan is a request with A1111's defaults and fallbacks applied.
+type plan struct {
+	req       a1111.Txt2ImgRequest
+	params    map[string]any
+	width     int
+	height    int
+	steps     int
+	batch     int
+	iters     int
+	cfg       float64
+	sampler   string
+	scheduler string
+	seed      int64
+	model     a1111.Model // the override's, else resolved when the job starts
+	override  bool
+	loraNames []string // as typed in the prompt, in order
+}
+
+func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	var req a1111.Txt2ImgRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		s.validationError(w, err)
+		return
+	}
+	var params map[string]any
+	_ = json.Unmarshal(body, &params)
+
+	s.mu.Lock()
+	s.requests = append(s.requests, req)
+	turn := s.lock.enqueue()
+	s.inflight++
+	s.maxInfl = max(s.maxInfl, s.inflight)
+	old := s.oldServer
+	s.notifyLocked()
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		s.notifyLocked()
+		s.mu.Unlock()
+	}()
+
+	p := newPlan(req, params, old)
+	// As in A1111 the job runs to its end even when the client hangs up;
+	// only /interrupt, the server going down or closing stops it.
+	if !s.lock.wait(turn, epoch) {
+		return
+	}
+	job, produced, ok := s.run(&p, epoch)
+	s.lock.unlock()
+	if !ok {
+		return
+	}
+	// A1111 encodes the images after releasing the lock.
+	s.answer(w, p, job, produced)
+}
+
+func newPlan(req a1111.Txt2ImgRequest, params map[string]any, old bool) plan {
+	p := plan{req: req, params: params}
+	orDefault := func(v, d int) int {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	// Latents are 1/8 of the image: sizes round down to multiples of 8. The
+	// cap keeps a test's typo from eating the machine's memory.
+	p.width = min(max(orDefault(req.Width, 512)/8*8, 64), 4096)
+	p.height = min(max(orDefault(req.Height, 512)/8*8, 64), 4096)
+	p.steps = orDefault(req.Steps, 50)
+	p.batch = orDefault(req.BatchSize, 1)
+	p.iters = orDefault(req.NIter, 1)
+	p.cfg = req.CFGScale
+	if p.cfg == 0 {
+		p.cfg = 7
+	}
+	list := samplers
+	if old {
+		list = oldSamplers
+	}
+	p.sampler = req.SamplerName
+	if !samplerKnown(list, p.sampler) {
+		p.sampler = "Euler"
+	}
+	p.scheduler = req.Scheduler
+	p.seed = req.Seed
+	if p.seed == -1 {
+		p.seed = int64(rand.Uint32())
+	}
+	if title, ok := req.OverrideSettings["sd_model_checkpoint"].(string); ok {
+		if m, known := findModel(title); known {
+			p.model, p.override = m, true
+		}
+	}
+	for _, m := range extraNetworkRE.FindAllStringSubmatch(req.Prompt, -1) {
+		if m[1] != "lora" && m[1] != "lyco" {
+			continue
+		}
+		name, _, _ := strings.Cut(m[2], ":")
+		p.loraNames = append(p.loraNames, name)
+	}
+	return p
+}
+
+// run samples step by step, holding the lock. It returns false when the
+// server went down or closed meanwhile.
+func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
+	// The override stays loaded afterwards: A1111 does not reload the
+	// previous model, so the next job without an override runs on it too.
+	if p.override {
+		s.loadModel(p.model, stop)
+	} else {
+		s.mu.Lock()
+		p.model, _ = findModel(fmt.Sprint(s.options["sd_model_checkpoint"]))
+		s.mu.Unlock()
+	}
+	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler}
+	s.mu.Lock()
+	s.gen = genState{
+		running: true, job: "scripts_txt2img", jobCount: p.iters, steps: p.steps,
+		start: time.Now(), timestamp: time.Now().Format("20060102150405"),
+	}
+	// Resolve LoRAs; A1111 rescans its folders once when a name is unknown.
+	var missing bool
+	for _, n := range p.loraNames {
+		if _, ok := s.index.lookup(n); !ok {
+			missing = true
+		}
+	}
+	if missing {
+		s.refreshLocked()
+	}
+	for _, n := range p.loraNames {
+		if _, ok := s.index.lookup(n); ok {
+			job.LoRAs = append(job.LoRAs, n)
+		} else {
+			job.Ignored = append(job.Ignored, n)
+		}
+	}
+	s.notifyLocked()
+	s.mu.Unlock()
+
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	produced := 0
+	for it := 0; it < p.iters && !job.Interrupted; it++ {
+		s.mu.Lock()
+		s.gen.jobNo, s.gen.step = it, 0
+		s.notifyLocked()
+		s.mu.Unlock()
+		for st := 0; st < p.steps; st++ {
+			timer.Reset(s.opts.StepTime)
+			select {
+			case <-timer.C:
+			case <-stop:
+				return job, 0, false
+			}
+			s.mu.Lock()
+			interrupted, skipped := s.gen.interrupted, s.gen.skipped
+			if skipped {
+				s.gen.skipped = false
+			}
+			if !interrupted && !skipped {
+				s.gen.step = st + 1
+				job.StepsDone++
+				s.notifyLocked()
+			}
+			s.mu.Unlock()
+			if interrupted {
+				job.Interrupted = true
+				break
+			}
+			if skipped {
+				job.Skipped++
+				break
+			}
+		}
+		// The cut-short batch is still decoded and returned, as in A1111.
+		produced += p.batch
+	}
+	job.Images = produced + s.opts.ExtraImages
+	s.mu.Lock()
+	s.gen = genState{interrupted: s.gen.interrupted}
+	s.jobs = append(s.jobs, job)
+	s.notifyLocked()
+	s.mu.Unlock()
+	return job, produced, true
+}
+
+// answer writes the txt2img response: PNGs with their infotext, the request
+// echo, and the info JSON string.
+func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
+	s.mu.Lock()
+	var hashes []string
+	for _, n := range job.LoRAs {
+		e, _ := s.index.lookup(n)
+		// A1111 strips these two from names so that the list parses.
+		clean := strings.NewReplacer(":", "", ",", "").Replace(n)
+		hashes = append(hashes, clean+": "+e.shorthash)
+	}
+	s.mu.Unlock()
+	extra := map[string]any{}
+	if p.scheduler != "" && !strings.EqualFold(p.scheduler, "automatic") {
+		extra["Schedule type"] = p.scheduler
+	}
+	if len(hashes) > 0 {
+		extra["Lora hashes"] = strings.Join(hashes, ", ")
+	}
+	n := produced
+	seeds := make([]int64, n)
+	infotexts := make([]string, n)
+	images := make([]string, 0, n+s.opts.ExtraImages)
+	for i := range n {
+		seeds[i] = p.seed + int64(i)
+		infotexts[i] = infotext(p, seeds[i], extra)
+		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, seeds[i], s.opts.NoisyImages, infotexts[i])))
+	}
+	for i := range s.opts.ExtraImages {
+		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, -int64(i+1), false, "")))
+	}
+	info := map[string]any{
+		"prompt": p.req.Prompt, "all_prompts": repeat(p.req.Prompt, n),
+		"negative_prompt": p.req.NegativePrompt, "all_negative_prompts": repeat(p.req.NegativePrompt, n),
+		"seed": p.seed, "all_seeds": seeds, "subseed": p.seed + 1000, "all_subseeds": seeds,
+		"subseed_strength": 0, "width": p.width, "height": p.height, "sampler_name": p.sampler,
+		"cfg_scale": p.cfg, "steps": p.steps, "batch_size": p.batch, "restore_faces": false,
+		"face_restoration_model": nil, "sd_model_name": p.model.ModelName, "sd_model_hash": p.model.Hash,
+		"sd_vae_name": nil, "sd_vae_hash": nil, "seed_resize_from_w": -1, "seed_resize_from_h": -1,
+		"denoising_strength": nil, "extra_generation_params": extra, "index_of_first_image": 0,
+		"infotexts": infotexts, "styles": []string{}, "job_timestamp": time.Now().Format("20060102150405"),
+		"clip_skip": 1, "is_using_inpainting_conditioning": false, "version": "v1.10.1",
+	}
+	infoJSON, err := json.Marshal(info)
+	if err != nil {
+		panic(err) // only plain values: cannot happen
+	}
+	if p.params == nil {
+		p.params = map[string]any{}
+	}
+	writeJSON200(w, map[string]any{"images": images, "parameters": p.params, "info": string(infoJSON)})
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// infotext writes A1111's generation parameters text, as stored in the PNG.
+func infotext(p plan, seed int64, extra map[string]any) string {
+	var b strings.Builder
+	b.WriteString(p.req.Prompt)
+	if p.req.NegativePrompt != "" {
+		b.WriteString("\nNegative prompt: " + p.req.NegativePrompt)
+	}
+	fmt.Fprintf(&b, "\nSteps: %d, Sampler: %s", p.steps, p.sampler)
+	if st, ok := extra["Schedule type"].(string); ok {
+		fmt.Fprintf(&b, ", Schedule type: %s", st)
+	}
+	fmt.Fprintf(&b, ", CFG scale: %g, Seed: %d, Size: %dx%d, Model hash: %s, Model: %s",
+		p.cfg, seed, p.width, p.height, p.model.Hash, p.model.ModelName)
+	if h, ok := extra["Lora hashes"].(string); ok {
+		fmt.Fprintf(&b, ", Lora hashes: %q", h)
+	}
+	b.WriteString(", Version: v1.10.1")
+	return b.String()
+}

@@ -1,0 +1,327 @@
+package a1111
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Options tune a Client. Zero values take the defaults.
+type Options struct {
+	// HTTPClient sends the requests; nil means a client with its own
+	// transport (5 s dial timeout, no overall timeout: contexts bound calls).
+	// A client given here must have no Timeout shorter than GenerateTimeout.
+	HTTPClient *http.Client
+	// GenerateTimeout bounds one txt2img (A1111_TIMEOUT); default 10m.
+	GenerateTimeout time.Duration
+	// RequestTimeout bounds every other call; default 1m.
+	RequestTimeout time.Duration
+	// InterruptGrace is how long a stopped generation waits, after sending
+	// /interrupt, for A1111 to answer with its partial result, so that the
+	// server is free again when the call returns; default 30s.
+	InterruptGrace time.Duration
+	// Logger receives debug lines (failed progress polls, interrupts); nil
+	// means slog.Default(). Lines name the server by host:port only.
+	Logger *slog.Logger
+}
+
+// Client calls one A1111 server. It is safe for concurrent use, but A1111
+// runs one generation at a time: callers should keep at most one txt2img in
+// flight per server.
+type Client struct {
+	base   string // scheme://host[:port][/prefix], no credentials, no trailing slash
+	addr   string // host:port
+	user   string
+	pass   string
+	auth   bool
+	hc     *http.Client
+	opts   Options
+	logger *slog.Logger
+}
+
+// New parses rawURL (http://[user:pass@]host[:port][/prefix], trailing slash
+// optional). user:pass becomes HTTP Basic auth on every request and is kept
+// out of every URL, message and error. A malformed URL is an *Error of
+// KindConfig naming the problem.
+func New(rawURL string, opts Options) (*Client, error) {
+	u, err := parseServerURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.GenerateTimeout <= 0 {
+		opts.GenerateTimeout = 10 * time.Minute
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = time.Minute
+	}
+	if opts.InterruptGrace <= 0 {
+		opts.InterruptGrace = 30 * time.Second
+	}
+	c := &Client{opts: opts, hc: opts.HTTPClient, logger: opts.Logger}
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: newTransport()}
+	}
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	if u.User != nil {
+		c.auth = true
+		c.user = u.User.Username()
+		c.pass, _ = u.User.Password()
+		u.User = nil
+	}
+	c.addr = hostPort(u)
+	c.base = strings.TrimRight(u.String(), "/")
+	return c, nil
+}
+
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+func parseServerURL(rawURL string) (*url.URL, error) {
+	raw := strings.TrimSpace(rawURL)
+	bad := func(format string, args ...any) error {
+		return &Error{Kind: KindConfig, Detail: fmt.Sprintf(format, args...)}
+	}
+	if raw == "" {
+		return nil, bad("the URL is empty")
+	}
+	shown := redactURL(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error repeats the whole URL, password included: keep only
+		// the inner reason, and only when it cannot hold the userinfo.
+		reason := "it cannot be parsed"
+		var ue *url.Error
+		if errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), "@") {
+			reason = ue.Err.Error()
+			if ui := userinfo(raw); ui != "" {
+				reason = strings.ReplaceAll(reason, ui, "***")
+			}
+		}
+		return nil, bad("%q is not a valid URL: %s", shown, reason)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, bad("%q must start with http:// or https://", shown)
+	}
+	if u.Hostname() == "" {
+		return nil, bad("%q has no host", shown)
+	}
+	if p := u.Port(); p == "0" {
+		return nil, bad("%q has port 0", shown)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, bad("%q must not have a query or fragment", shown)
+	}
+	return u, nil
+}
+
+// userinfo returns the "user:pass" part of a raw URL, or "".
+func userinfo(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		rest = raw
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		return rest[:i]
+	}
+	return ""
+}
+
+// redactURL replaces the userinfo of a raw URL with "***" for messages.
+func redactURL(raw string) string {
+	if ui := userinfo(raw); ui != "" {
+		return strings.Replace(raw, ui+"@", "***@", 1)
+	}
+	return raw
+}
+
+func hostPort(u *url.URL) string {
+	if u.Port() != "" {
+		return u.Host
+	}
+	port := "80"
+	if u.Scheme == "https" {
+		port = "443"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// Addr is the server's host:port, for messages; it never holds credentials.
+func (c *Client) Addr() string { return c.addr }
+
+// GenerateTimeout is the limit one txt2img may take.
+func (c *Client) GenerateTimeout() time.Duration { return c.opts.GenerateTimeout }
+
+var (
+	errCallTimeout     = errors.New("request timeout")
+	errGenerateTimeout = errors.New("generation timeout")
+)
+
+// call sends one request and hands a 2xx answer to handle. Every failure
+// comes back as an *Error. timeout bounds the call on top of ctx; cause tells
+// which limit it is.
+func (c *Client) call(ctx context.Context, method, route string, body any, handle func(io.Reader) error) error {
+	ctx, cancel := context.WithTimeoutCause(ctx, c.opts.RequestTimeout, errCallTimeout)
+	defer cancel()
+	return c.send(ctx, method, route, body, handle)
+}
+
+// send is call without its own time limit.
+func (c *Client) send(ctx context.Context, method, route string, body any, handle func(io.Reader) error) error {
+	name := method + " " + strings.SplitN(route, "?", 2)[0]
+	if err := ctx.Err(); err != nil {
+		return c.ctxErr(ctx, name)
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return &Error{Kind: KindBadRequest, Server: c.addr, Route: name, Detail: "the request cannot be encoded", Err: err}
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+route, rd)
+	if err != nil {
+		return &Error{Kind: KindConfig, Server: c.addr, Route: name, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.auth {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return c.transportErr(ctx, name, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return c.statusErr(name, resp.StatusCode, raw)
+	}
+	if handle == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		return nil
+	}
+	if err := handle(resp.Body); err != nil {
+		return c.readErr(ctx, name, err)
+	}
+	return nil
+}
+
+// ctxErr explains why ctx ended: the caller's cancel or deadline, or one of
+// the client's own limits.
+func (c *Client) ctxErr(ctx context.Context, route string) *Error {
+	e := &Error{Server: c.addr, Route: route, Err: ctx.Err()}
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errGenerateTimeout):
+		e.Kind, e.Limit = KindTimeout, c.opts.GenerateTimeout
+	case errors.Is(cause, errCallTimeout), errors.Is(ctx.Err(), context.DeadlineExceeded):
+		e.Kind = KindTimeout
+	default:
+		e.Kind = KindCanceled
+	}
+	return e
+}
+
+func (c *Client) transportErr(ctx context.Context, route string, err error) *Error {
+	if ctx.Err() != nil {
+		return c.ctxErr(ctx, route)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL is known from Server and Route
+	}
+	e := &Error{Kind: KindUnreachable, Server: c.addr, Route: route, Err: err}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() && !errors.Is(err, syscall.ECONNREFUSED) {
+		e.Kind = KindTimeout
+	}
+	return e
+}
+
+// readErr classifies a failure while reading a 2xx answer.
+func (c *Client) readErr(ctx context.Context, route string, err error) *Error {
+	var se *json.SyntaxError
+	switch {
+	case ctx.Err() != nil:
+		return c.ctxErr(ctx, route)
+	case errors.Is(err, errSyntax), errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF) && !isNetErr(err):
+		return &Error{Kind: KindBadResponse, Server: c.addr, Route: route, Detail: "malformed answer", Err: err}
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &Error{Kind: KindBadResponse, Server: c.addr, Route: route, Detail: "unexpected answer", Err: err}
+	}
+	return c.transportErr(ctx, route, err)
+}
+
+func isNetErr(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne)
+}
+
+func (c *Client) statusErr(route string, status int, raw []byte) *Error {
+	eb := parseErrorBody(raw)
+	e := &Error{Server: c.addr, Route: route, Status: status, Class: c.redact(eb.Class), Detail: c.redact(eb.Detail)}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		e.Kind = KindAuth
+	case status == http.StatusNotFound && (eb.NotFound || eb.Class == "" && !json.Valid(raw)):
+		e.Kind = KindNoAPI
+	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable:
+		e.Kind = KindUnreachable
+	case status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
+		e.Kind = KindTimeout
+	case status >= 500:
+		e.Kind = KindServer
+	default:
+		e.Kind = KindBadRequest
+	}
+	return e
+}
+
+// redact removes the password from text a server sent back, in case a proxy
+// or fork echoes the request.
+func (c *Client) redact(s string) string {
+	if c.auth && len(c.pass) >= 3 {
+		s = strings.ReplaceAll(s, c.pass, "***")
+	}
+	return s
+}
+
+// decodeJSON decodes a small answer. A field of an unexpected type is
+// tolerated (the rest is kept); malformed JSON is not.
+func decodeJSON(v any) func(io.Reader) error {
+	return func(r io.Reader) error {
+		err := json.NewDecoder(r).Decode(v)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil
+		}
+		return err
+	}
+}
