@@ -28,6 +28,7 @@ type Timings struct {
 	ProgressEvery time.Duration // how often a running job polls /progress
 	EditEvery     time.Duration // at most one progress edit per job this often
 	StopWithin    time.Duration // how long shutdown waits for running jobs
+	TokenLifetime time.Duration // Discord's interaction token life; 0 is the real 15 minutes
 }
 
 // DefaultTimings are production's.
@@ -64,7 +65,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 		Catalog: catalog, Presets: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
 		Edits: edits, ProgressEvery: t.ProgressEvery, Log: log,
 	})
-	b, err := bot.New(bot.Options{Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.GuildID, Router: router, Logger: log})
+	b, err := bot.New(bot.Options{Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.GuildID, Router: router, Logger: log, TokenLifetime: t.TokenLifetime})
 	if err != nil {
 		return err
 	}

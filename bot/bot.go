@@ -23,6 +23,9 @@ type Options struct {
 	GuildID string // register commands to this guild; global when empty
 	Router  *Router
 	Logger  *slog.Logger
+	// TokenLifetime overrides Discord's 15 minutes, for tests of what
+	// happens after an interaction token expired.
+	TokenLifetime time.Duration
 }
 
 // Bot is a connected discordgo session serving a Router.
@@ -129,7 +132,7 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 	if !ok || ic.Interaction == nil {
 		return
 	}
-	c := &Ctx{Session: s, I: ic.Interaction, Log: b.log, AttachmentLimit: DefaultAttachmentLimit, received: time.Now()}
+	c := &Ctx{Session: s, I: ic.Interaction, Log: b.log, AttachmentLimit: DefaultAttachmentLimit, received: time.Now(), tokenLife: b.opts.TokenLifetime}
 	var x interactionExtras
 	if err := json.Unmarshal(e.RawData, &x); err == nil {
 		if x.AttachmentSizeLimit > 0 {

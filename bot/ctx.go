@@ -47,10 +47,11 @@ type Ctx struct {
 	// ChannelNSFW is the age-restricted flag of the channel it came from.
 	ChannelNSFW bool
 
-	received time.Time
-	mu       sync.Mutex
-	state    replyState
-	answered time.Time // first callback
+	received  time.Time
+	tokenLife time.Duration
+	mu        sync.Mutex
+	state     replyState
+	answered  time.Time // first callback
 }
 
 // UserID is the Discord ID of who acted, in a server or in DMs.
@@ -83,9 +84,18 @@ func (c *Ctx) HasPermission(perm int64) bool {
 // and 15-minute clocks run from about then.
 func (c *Ctx) Received() time.Time { return c.received }
 
+// TokenLifetime is how long Discord lets an interaction token edit and follow up.
+const TokenLifetime = 15 * time.Minute
+
 // TokenValid reports whether the interaction token can still edit and follow
-// up, with a margin for the request in flight.
-func (c *Ctx) TokenValid() bool { return time.Since(c.received) < 14*time.Minute+30*time.Second }
+// up, keeping a margin for the request in flight.
+func (c *Ctx) TokenValid() bool {
+	life := c.tokenLife
+	if life == 0 {
+		life = TokenLifetime
+	}
+	return time.Since(c.received) < life-life/30
+}
 
 func (c *Ctx) respond(r *discordgo.InteractionResponse) error {
 	if err := c.Session.InteractionRespond(c.I, r); err != nil {

@@ -154,7 +154,9 @@ func (r *Router) route(c *Ctx) (kind, name string, run func() error) {
 		}
 		kind = "command"
 		if cmd == nil {
-			return kind, name, func() error { return Failf("This command is not known any more; Discord may still be showing an old list.") }
+			return kind, name, func() error {
+				return Failf("This command is not known any more; Discord may still be showing an old list.")
+			}
 		}
 		return kind, name, func() error { return cmd.Handle(c) }
 	case discordgo.InteractionMessageComponent:

@@ -1,0 +1,356 @@
+package lora
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"lorabot/a1111"
+)
+
+// Source lists the LoRAs of one backend; the a1111 client satisfies it.
+type Source interface {
+	LoRAs(ctx context.Context) ([]a1111.LoRA, error)
+}
+
+// CatalogOptions configure a Catalog.
+type CatalogOptions struct {
+	// LoRADir is A1111's models/Lora folder when this machine can read it;
+	// its .json sidecars then give activation text, preferred weight and
+	// the family a person set. Optional.
+	LoRADir string
+	Logger  *slog.Logger // nil: slog.Default()
+}
+
+// Change is what one Refresh did to the catalog.
+type Change struct {
+	Added, Removed, Changed int // LoRAs, by name; Changed: any kept fact differs
+	Total                   int // LoRAs in the catalog now
+	Failed                  int // sources that failed; each kept its last good list
+}
+
+// Catalog is the union of the LoRAs of all sources, by name, with the facts
+// the bot uses derived once per refresh. Readers take an immutable snapshot
+// with Index, which never waits for a refresh.
+//
+// Where sources disagree about a LoRA of the same name, the first source
+// listing it wins.
+type Catalog struct {
+	sources []Source
+	dir     string
+	log     *slog.Logger
+
+	refreshMu sync.Mutex               // serialises Refresh
+	cache     map[string]cachedSidecar // by sidecar path; guarded by refreshMu
+
+	mu        sync.Mutex          // guards the fields below and index swaps
+	lists     [][]item            // per source: its last good list
+	fetched   []bool              // per source: lists[i] is set
+	merged    []item              // union of lists, by name
+	sidecars  map[string]sidecar  // by LoRA name
+	overrides map[string][]string // by LoRA name
+
+	idx atomic.Pointer[Index]
+}
+
+// item is a LoRA as its source described it, before sidecars and overrides:
+// Triggers holds the metadata's triggers.
+type item struct {
+	LoRA
+	path string // A1111's path, kept only when sidecars are read
+}
+
+// NewCatalog returns an empty catalog over sources; call Refresh to fill it.
+func NewCatalog(sources []Source, opts CatalogOptions) *Catalog {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Catalog{
+		sources: slices.Clone(sources),
+		dir:     opts.LoRADir,
+		log:     log,
+		lists:   make([][]item, len(sources)),
+		fetched: make([]bool, len(sources)),
+	}
+	c.idx.Store(newIndex(nil, log))
+	return c
+}
+
+// Index is the current snapshot. It never blocks and is never nil.
+func (c *Catalog) Index() *Index { return c.idx.Load() }
+
+// SetTriggerOverrides replaces the admin's trigger words: LoRA name →
+// comma-separated text. They win over every other source of triggers; an
+// empty text is no override. The current index is rebuilt at once.
+func (c *Catalog) SetTriggerOverrides(overrides map[string]string) {
+	m := make(map[string][]string, len(overrides))
+	for name, text := range overrides {
+		if t := SplitTriggers(text); len(t) > 0 {
+			m[name] = t
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.overrides = m
+	c.idx.Store(c.build())
+}
+
+// Refresh asks every source for its LoRAs, at the same time, and replaces
+// the index. A source that fails keeps its last good list (none before its
+// first success). When every source fails, the current index stays and the
+// error wraps each cause. Calls are serialised.
+func (c *Catalog) Refresh(ctx context.Context) (Change, error) {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+
+	lists, errs := c.fetch(ctx)
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+		}
+	}
+	if len(c.sources) > 0 && failed == len(c.sources) {
+		return Change{Total: c.Index().Len(), Failed: failed},
+			fmt.Errorf("refresh LoRA catalog: every source failed: %w", errors.Join(errs...))
+	}
+
+	c.mu.Lock()
+	for i, l := range lists {
+		if errs[i] == nil {
+			c.lists[i], c.fetched[i] = l, true
+		} else {
+			c.log.Warn("LoRA source failed; keeping its last list", "source", sourceName(c.sources[i], i), "kept", len(c.lists[i]), "err", errs[i])
+		}
+	}
+	c.merged = merge(c.lists)
+	merged := c.merged
+	c.mu.Unlock()
+
+	// Reading sidecars is file I/O: done outside mu so that overrides can
+	// still be set meanwhile. refreshMu keeps merged and cache ours.
+	var sidecars map[string]sidecar
+	if c.dir != "" {
+		sidecars = c.readSidecars(merged)
+	}
+
+	c.mu.Lock()
+	if sidecars != nil {
+		c.sidecars = sidecars
+	}
+	next := c.build()
+	prev := c.idx.Swap(next)
+	c.mu.Unlock()
+
+	ch := diff(prev, next)
+	ch.Failed = failed
+	return ch, nil
+}
+
+// Run refreshes every interval until ctx ends, logging failures and
+// changes. It does not refresh at once: call Refresh first to load.
+func (c *Catalog) Run(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ch, err := c.Refresh(ctx)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				c.log.Error("LoRA catalog refresh failed", "err", err)
+			}
+		case ch.Added+ch.Removed+ch.Changed > 0:
+			c.log.Info("LoRA catalog refreshed", "added", ch.Added, "removed", ch.Removed, "changed", ch.Changed, "total", ch.Total)
+		}
+	}
+}
+
+func (c *Catalog) fetch(ctx context.Context) ([][]item, []error) {
+	lists := make([][]item, len(c.sources))
+	errs := make([]error, len(c.sources))
+	keepPath := c.dir != ""
+	var wg sync.WaitGroup
+	for i, s := range c.sources {
+		wg.Go(func() {
+			ls, err := s.LoRAs(ctx)
+			if err != nil {
+				errs[i] = fmt.Errorf("LoRAs of %s: %w", sourceName(s, i), err)
+				return
+			}
+			lists[i] = reduce(ls, keepPath)
+		})
+	}
+	wg.Wait()
+	return lists, errs
+}
+
+// sourceName names a source in logs and errors: its String method (the
+// a1111 client's base URL, say), else its position.
+func sourceName(s Source, i int) string {
+	if st, ok := s.(fmt.Stringer); ok {
+		return st.String()
+	}
+	return fmt.Sprintf("source %d", i+1)
+}
+
+// reduce keeps of each LoRA only what the bot uses, copying the strings so
+// that no decoder buffer stays reachable. Of two entries with the same name
+// the first is kept.
+func reduce(ls []a1111.LoRA, keepPath bool) []item {
+	out := make([]item, 0, len(ls))
+	seen := make(map[string]struct{}, len(ls))
+	for _, l := range ls {
+		if l.Name == "" {
+			continue
+		}
+		if _, dup := seen[l.Name]; dup {
+			continue
+		}
+		name := strings.Clone(l.Name)
+		seen[name] = struct{}{}
+		alias := name
+		if l.Alias != "" && l.Alias != l.Name {
+			alias = strings.Clone(l.Alias)
+		}
+		it := item{LoRA: LoRA{
+			Name:      name,
+			Alias:     alias,
+			Family:    FamilyOf(l.Meta),
+			Triggers:  cloneAll(metaTriggers(l.Meta.TriggerPhrase, l.Meta.TagFrequency)),
+			Title:     strings.Clone(strings.TrimSpace(l.Meta.Title)),
+			BaseModel: strings.Clone(strings.TrimSpace(l.Meta.SDModelName)),
+		}}
+		if keepPath {
+			it.path = strings.Clone(l.Path)
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+func cloneAll(ss []string) []string {
+	for i, s := range ss {
+		ss[i] = strings.Clone(s)
+	}
+	return ss
+}
+
+// merge is the union of lists by name, the first list naming a LoRA winning.
+func merge(lists [][]item) []item {
+	if len(lists) == 1 {
+		return lists[0]
+	}
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	out := make([]item, 0, n)
+	seen := make(map[string]struct{}, n)
+	for _, l := range lists {
+		for _, it := range l {
+			if _, dup := seen[it.Name]; !dup {
+				seen[it.Name] = struct{}{}
+				out = append(out, it)
+			}
+		}
+	}
+	return out
+}
+
+// readSidecars finds and reads the sidecar of every LoRA in items, reusing
+// the files unchanged since the last refresh. When LORA_DIR cannot be read
+// it returns nil: the last sidecars stay.
+func (c *Catalog) readSidecars(items []item) map[string]sidecar {
+	scan, err := scanSidecars(c.dir)
+	if err != nil {
+		c.log.Warn("cannot read LORA_DIR; keeping the sidecars read before", "dir", c.dir, "err", err)
+		return nil
+	}
+	cache := make(map[string]cachedSidecar)
+	out := make(map[string]sidecar)
+	for _, it := range items {
+		f, ok := scan.find(it.Name, it.path)
+		if !ok {
+			continue
+		}
+		cs, ok := cache[f.path]
+		if !ok {
+			var fresh bool
+			cs, fresh = loadSidecar(f, c.cache)
+			if fresh && cs.err != nil {
+				c.log.Warn("ignoring a broken LoRA sidecar", "lora", it.Name, "err", cs.err)
+			}
+			cache[f.path] = cs
+		}
+		if cs.err == nil {
+			out[it.Name] = cs.sc
+		}
+	}
+	c.cache = cache
+	return out
+}
+
+// build makes the index of the merged list with sidecars and overrides
+// applied. Triggers come from the first of: the admin's override, the
+// sidecar's activation text, the metadata (see metaTriggers). c.mu is held.
+func (c *Catalog) build() *Index {
+	ls := make([]LoRA, len(c.merged))
+	for i, it := range c.merged {
+		l := it.LoRA
+		if sc, ok := c.sidecars[l.Name]; ok {
+			if t := SplitTriggers(sc.ActivationText); len(t) > 0 {
+				l.Triggers = t
+			}
+			l.PreferredWeight = sc.PreferredWeight
+			if sc.Family != FamilyUnknown {
+				l.Family = sc.Family
+			}
+		}
+		if t, ok := c.overrides[l.Name]; ok {
+			l.Triggers = t
+		}
+		ls[i] = l
+	}
+	return newIndex(ls, c.log)
+}
+
+// diff counts what changed between two snapshots, by name.
+func diff(prev, next *Index) Change {
+	ch := Change{Total: next.Len()}
+	kept := 0
+	for i := range next.entries {
+		n := &next.entries[i].LoRA
+		p, ok := prev.Get(n.Name)
+		if !ok {
+			ch.Added++
+			continue
+		}
+		kept++
+		if !sameLoRA(p, *n) {
+			ch.Changed++
+		}
+	}
+	ch.Removed = prev.Len() - kept
+	return ch
+}
+
+func sameLoRA(a, b LoRA) bool {
+	return a.Name == b.Name && a.Alias == b.Alias && a.Family == b.Family &&
+		a.PreferredWeight == b.PreferredWeight && a.Title == b.Title &&
+		a.BaseModel == b.BaseModel && slices.Equal(a.Triggers, b.Triggers)
+}

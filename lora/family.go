@@ -1,0 +1,54 @@
+package lora
+
+import (
+	"strings"
+
+	"lorabot/a1111"
+)
+
+// FamilyOf derives the base-model family from a LoRA's training metadata:
+//   - ss_base_model_version: sd_v1… → SD1, sd_v2… → SD2, sdxl_… → SDXL;
+//   - else ss_v2 "True" → SD2;
+//   - else modelspec.architecture: stable-diffusion-xl-… → SDXL,
+//     stable-diffusion-v1… → SD1, stable-diffusion-v2… → SD2;
+//   - else unknown.
+//
+// ss_v2 "False" says nothing: kohya writes it for SDXL and other models too.
+func FamilyOf(m a1111.LoRAMeta) Family {
+	v := strings.ToLower(strings.TrimSpace(m.BaseModelVersion))
+	switch {
+	case strings.HasPrefix(v, "sdxl"):
+		return FamilySDXL
+	case strings.HasPrefix(v, "sd_v1"):
+		return FamilySD1
+	case strings.HasPrefix(v, "sd_v2"):
+		return FamilySD2
+	}
+	if strings.EqualFold(strings.TrimSpace(m.V2), "true") {
+		return FamilySD2
+	}
+	a := strings.ToLower(strings.TrimSpace(m.Architecture))
+	switch {
+	case strings.HasPrefix(a, "stable-diffusion-xl"):
+		return FamilySDXL
+	case strings.HasPrefix(a, "stable-diffusion-v1"):
+		return FamilySD1
+	case strings.HasPrefix(a, "stable-diffusion-v2"):
+		return FamilySD2
+	}
+	return FamilyUnknown
+}
+
+// ParseFamily reads a family as A1111's user-metadata sidecar writes it
+// ("sd version": SD1, SD2, SDXL, Unknown), case-insensitively.
+func ParseFamily(s string) Family {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "SD1":
+		return FamilySD1
+	case "SD2":
+		return FamilySD2
+	case "SDXL":
+		return FamilySDXL
+	}
+	return FamilyUnknown
+}
