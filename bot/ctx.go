@@ -157,11 +157,13 @@ func (c *Ctx) Reply(m Message) error {
 		return nil
 	case stateDeferred, stateDeferredEphemeral:
 		if m.Ephemeral && c.state == stateDeferred && c.I.Type != discordgo.InteractionMessageComponent {
-			if _, err := c.followup(m); err != nil {
-				return err
-			}
+			// Delete first: a follow-up sent while the placeholder still
+			// shows "thinking" would replace it, publicly.
 			if err := c.Session.InteractionResponseDelete(c.I); err != nil {
 				c.Log.Warn("remove deferred placeholder", "err", err)
+			}
+			if _, err := c.followup(m); err != nil {
+				return err
 			}
 		} else if _, err := c.edit(m); err != nil {
 			return err

@@ -13,6 +13,7 @@ import (
 	"lorabot/gen"
 	"lorabot/imagine"
 	"lorabot/lora"
+	"lorabot/prompt"
 	"lorabot/queue"
 	"lorabot/throttle"
 )
@@ -44,6 +45,8 @@ func Register(r *bot.Router, d *Deps) {
 	im := &imagineCmd{deps: d, planner: &imagine.Planner{Catalog: d.Catalog, Presets: d.Presets, Servers: d.Servers}, jobs: newJobs()}
 	r.Command(im.command())
 	r.Component(cancelPrefix, im.cancel)
+	r.Component(savePresetPrefix, im.askPresetName)
+	r.Modal(savePresetPrefix, im.savePreset)
 	pr := &presetCmd{deps: d}
 	r.Command(pr.command())
 	lc := &lorasCmd{deps: d}
@@ -63,11 +66,14 @@ func refusal(err error) error {
 	}
 	var (
 		in *gen.InputError
+		pe *prompt.Error
 		nf *lora.NotFoundError
 	)
 	switch {
 	case errors.As(err, &in):
 		return &bot.UserError{Msg: in.Msg}
+	case errors.As(err, &pe):
+		return &bot.UserError{Msg: pe.Msg}
 	case errors.As(err, &nf):
 		return &bot.UserError{Msg: nf.Error()}
 	}

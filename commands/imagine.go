@@ -33,8 +33,8 @@ func generationOptions(promptRequired bool) []*discordgo.ApplicationCommandOptio
 		return &discordgo.ApplicationCommandOption{Type: num, Name: name, Description: "Weight of " + lora + " (-2 to 2; default: its preferred weight, else 1)", MinValue: ptr(-2.0), MaxValue: 2}
 	}
 	return []*discordgo.ApplicationCommandOption{
-		{Type: str, Name: "prompt", Description: "What to draw", Required: promptRequired, MaxLength: prompt.MaxLength},
-		{Type: str, Name: "negative", Description: "What to keep out of the image", MaxLength: prompt.MaxLength},
+		{Type: str, Name: "prompt", Description: "What to draw", Required: promptRequired, MaxLength: prompt.MaxPromptRunes},
+		{Type: str, Name: "negative", Description: "What to keep out of the image", MaxLength: prompt.MaxPromptRunes},
 		{Type: str, Name: "lora", Description: "A LoRA (start typing to search)", Autocomplete: true},
 		weight("weight", "lora"),
 		{Type: str, Name: "lora2", Description: "A second LoRA", Autocomplete: true},

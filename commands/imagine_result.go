@@ -55,7 +55,8 @@ func (im *imagineCmd) postResult(x *job) {
 	if len(notes) > 0 {
 		content += " (" + strings.Join(notes, "; ") + ")"
 	}
-	im.deliver(x, bot.Message{Content: content, Embeds: []*discordgo.MessageEmbed{e}, Files: files})
+	im.deliver(x, bot.Message{Content: content, Embeds: []*discordgo.MessageEmbed{e}, Files: files,
+		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{savePresetButton(x.id)}}}})
 }
 
 // fitImage returns img as a file no larger than limit. A PNG that is too big

@@ -14,13 +14,15 @@ import (
 // Request is one generation, checked and ready to queue.
 type Request struct {
 	User       string
-	PresetName string      // the preset applied (named or default), "" for none
-	Options    gen.Options // every layer merged, defaults filled; Prompt is the user's own
-	Prompt     prompt.Result
-	Checkpoint a1111.Model // zero: the server's current model
-	Sampler    string      // "" : the server's default
-	Scheduler  string
-	Family     lora.Family // of the checkpoint, else of the LoRAs, else of the current model
+	PresetName string // the preset applied (named or default), "" for none
+	// PresetPrompt is the preset's prompt text, put before the user's.
+	PresetPrompt string
+	Options      gen.Options // every layer merged, defaults filled; Prompt is the user's own
+	Prompt       prompt.Result
+	Checkpoint   a1111.Model // zero: the server's current model
+	Sampler      string      // "" : the server's default
+	Scheduler    string
+	Family       lora.Family // of the checkpoint, else of the LoRAs, else of the current model
 }
 
 // Txt2Img is the A1111 request for r.
@@ -84,7 +86,7 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 	merged.Prompt = cmd.Prompt
 	r := &Request{User: user, Options: merged}
 	if hasPreset {
-		r.PresetName = preset.Name
+		r.PresetName, r.PresetPrompt = preset.Name, preset.Options.Prompt
 	}
 
 	if merged.Checkpoint != "" {

@@ -1,0 +1,626 @@
+package discordtest
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// User is a Discord user acting through the fake.
+type User struct {
+	ID   string // default DefaultUserID
+	Name string // default "tester"
+	// Permissions is the member's permission bitfield as Discord sends it
+	// (a decimal string); "" means DefaultPermissions.
+	Permissions string
+}
+
+func (u User) orDefault() User {
+	if u.ID == "" {
+		u.ID = DefaultUserID
+	}
+	if u.Name == "" {
+		u.Name = "tester"
+	}
+	return u
+}
+
+// Channel is a text channel the bot may post in. Channels named by an
+// interaction are known automatically; AddChannel declares others.
+type Channel struct {
+	ID      string
+	GuildID string // "" for a DM channel
+	Name    string
+	NSFW    bool // age-restricted
+	// NoAccess makes POST /channels/{id}/messages answer 403 Missing
+	// Access, as for a channel the bot cannot see (not a violation).
+	NoAccess bool
+}
+
+// AddChannel declares a channel, or replaces what is known of it.
+func (s *Server) AddChannel(c Channel) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cc := c
+	s.channels[c.ID] = &cc
+}
+
+// Option is one option of a slash command as a user fills it in. Build
+// them with String, Int, Number, Bool, Subcommand and SubcommandGroup.
+type Option struct {
+	Name    string
+	Type    discordgo.ApplicationCommandOptionType
+	Value   any
+	Focused bool // the option being typed, for autocomplete
+	Options []Option
+}
+
+// String is a string option.
+func String(name, value string) Option {
+	return Option{Name: name, Type: discordgo.ApplicationCommandOptionString, Value: value}
+}
+
+// Int is an integer option.
+func Int(name string, value int64) Option {
+	return Option{Name: name, Type: discordgo.ApplicationCommandOptionInteger, Value: value}
+}
+
+// Number is a number (float) option.
+func Number(name string, value float64) Option {
+	return Option{Name: name, Type: discordgo.ApplicationCommandOptionNumber, Value: value}
+}
+
+// Bool is a boolean option.
+func Bool(name string, value bool) Option {
+	return Option{Name: name, Type: discordgo.ApplicationCommandOptionBoolean, Value: value}
+}
+
+// Subcommand is a subcommand holding its options.
+func Subcommand(name string, opts ...Option) Option {
+	return Option{Name: name, Type: discordgo.ApplicationCommandOptionSubCommand, Options: opts}
+}
+
+// SubcommandGroup is a group holding subcommands.
+func SubcommandGroup(name string, subs ...Option) Option {
+	return Option{Name: name, Type: discordgo.ApplicationCommandOptionSubCommandGroup, Options: subs}
+}
+
+// Focus marks the option as the one the user is typing (autocomplete).
+func (o Option) Focus() Option {
+	o.Focused = true
+	return o
+}
+
+func wireOptions(opts []Option) []map[string]any {
+	out := make([]map[string]any, 0, len(opts))
+	for _, o := range opts {
+		w := map[string]any{"name": o.Name, "type": o.Type}
+		if o.Type == discordgo.ApplicationCommandOptionSubCommand || o.Type == discordgo.ApplicationCommandOptionSubCommandGroup {
+			w["options"] = wireOptions(o.Options)
+		} else {
+			w["value"] = o.Value
+		}
+		if o.Focused {
+			w["focused"] = true
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// CommandSpec is a user invoking a slash command (or typing in one of
+// its options, for autocomplete).
+type CommandSpec struct {
+	User      User
+	GuildID   string // default DefaultGuildID; ignored when DM
+	DM        bool   // invoked in a DM with the bot: no guild, no member
+	ChannelID string // default DefaultChannelID
+	NSFW      bool   // mark the channel age-restricted (AddChannel can too)
+	// Permissions overrides User.Permissions (decimal bitfield string).
+	Permissions string
+	// AppPermissions is what the bot may do in the channel; "" means
+	// DefaultAppPermissions.
+	AppPermissions string
+	Locale         string // default "en-US"
+
+	Name    string
+	Options []Option
+	// Type is InteractionApplicationCommand (the default) or
+	// InteractionApplicationCommandAutocomplete.
+	Type discordgo.InteractionType
+}
+
+// where is the context an interaction happens in.
+type where struct {
+	user      User
+	guildID   string
+	channelID string
+	nsfw      bool
+	perms     string
+	appPerms  string
+	locale    string
+}
+
+func (spec CommandSpec) where() where {
+	w := where{
+		user:      spec.User.orDefault(),
+		guildID:   spec.GuildID,
+		channelID: spec.ChannelID,
+		nsfw:      spec.NSFW,
+		perms:     spec.Permissions,
+		appPerms:  spec.AppPermissions,
+		locale:    spec.Locale,
+	}
+	if spec.DM {
+		w.guildID = ""
+	} else if w.guildID == "" {
+		w.guildID = DefaultGuildID
+	}
+	if w.channelID == "" {
+		w.channelID = DefaultChannelID
+		if spec.DM {
+			w.channelID = "dm-" + w.user.ID
+		}
+	}
+	return w
+}
+
+// Callback is an interaction's first response as the bot sent it.
+type Callback struct {
+	Type    discordgo.InteractionResponseType
+	At      time.Time
+	Latency time.Duration // from dispatch to arrival
+
+	Content    string
+	Flags      discordgo.MessageFlags
+	Embeds     []*discordgo.MessageEmbed
+	Components []Component // message components, or the modal's rows
+	Files      []File
+	Choices    []*discordgo.ApplicationCommandOptionChoice // type 8
+	CustomID   string                                      // type 9
+	Title      string                                      // type 9
+}
+
+// Ephemeral reports whether the response asked for an ephemeral message.
+func (c Callback) Ephemeral() bool { return c.Flags&discordgo.MessageFlagsEphemeral != 0 }
+
+// Interaction is one interaction the fake dispatched, with what the bot
+// did about it.
+type Interaction struct {
+	ID        string
+	Token     string
+	Type      discordgo.InteractionType
+	Name      string // the command name, or the component's or modal's custom_id
+	GuildID   string
+	ChannelID string
+	User      User
+
+	s *Server
+	// Guarded by s.mu.
+	focusedType discordgo.ApplicationCommandOptionType
+	sourceMsg   string // message whose component started it, if any
+	modalOf     *Interaction
+	dispatched  time.Time
+	late        bool
+	callback    *Callback
+	originalID  string
+	followups   []string
+	edits       []time.Time
+}
+
+func (it *Interaction) String() string {
+	switch it.Type {
+	case discordgo.InteractionApplicationCommand:
+		return fmt.Sprintf("interaction %s (/%s)", it.ID, it.Name)
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		return fmt.Sprintf("interaction %s (autocomplete /%s)", it.ID, it.Name)
+	case discordgo.InteractionMessageComponent:
+		return fmt.Sprintf("interaction %s (component %q)", it.ID, it.Name)
+	case discordgo.InteractionModalSubmit:
+		return fmt.Sprintf("interaction %s (modal %q)", it.ID, it.Name)
+	}
+	return "interaction " + it.ID
+}
+
+// SendCommand dispatches a slash command (or, with Type autocomplete, an
+// autocomplete request) to the bot. When commands are registered, the
+// command and its options are checked against the definition, since a
+// real client cannot send anything else; a mismatch fails the test.
+func (s *Server) SendCommand(spec CommandSpec) *Interaction {
+	s.tb.Helper()
+	if spec.Type == 0 {
+		spec.Type = discordgo.InteractionApplicationCommand
+	}
+	w := spec.where()
+	s.mu.Lock()
+	var problems []string
+	cmd := s.findCommandLocked(w.guildID, spec.Name)
+	if cmd == nil && s.commands.puts > 0 {
+		problems = append(problems, fmt.Sprintf("no command /%s is registered for guild %q or globally", spec.Name, w.guildID))
+	}
+	if cmd != nil {
+		problems = append(problems, checkAgainst(cmd.Options, spec.Options, "/"+spec.Name)...)
+	}
+	focused, nFocused := focusedOption(spec.Options)
+	if spec.Type == discordgo.InteractionApplicationCommandAutocomplete && nFocused != 1 {
+		problems = append(problems, fmt.Sprintf("autocomplete of /%s needs exactly one focused option, got %d", spec.Name, nFocused))
+	}
+	if spec.Type == discordgo.InteractionApplicationCommand && nFocused != 0 {
+		problems = append(problems, fmt.Sprintf("/%s: a focused option only makes sense for autocomplete", spec.Name))
+	}
+	cmdID := s.nextID()
+	if cmd != nil {
+		cmdID = cmd.ID
+	}
+	data := map[string]any{"id": cmdID, "name": spec.Name, "type": discordgo.ChatApplicationCommand, "options": wireOptions(spec.Options)}
+	if cmd != nil && cmd.GuildID != "" {
+		data["guild_id"] = cmd.GuildID
+	}
+	it := s.newInteractionLocked(spec.Type, spec.Name, w, data, nil)
+	it.focusedType = focused.Type
+	s.mu.Unlock()
+	for _, p := range problems {
+		s.errorf("SendCommand: %s", p)
+	}
+	return it
+}
+
+// SendAutocomplete dispatches an autocomplete request: mark the option
+// being typed with Focus.
+func (s *Server) SendAutocomplete(spec CommandSpec) *Interaction {
+	s.tb.Helper()
+	spec.Type = discordgo.InteractionApplicationCommandAutocomplete
+	return s.SendCommand(spec)
+}
+
+func focusedOption(opts []Option) (Option, int) {
+	var found Option
+	n := 0
+	for _, o := range opts {
+		if o.Focused {
+			found = o
+			n++
+		}
+		if f, m := focusedOption(o.Options); m > 0 {
+			found = f
+			n += m
+		}
+	}
+	return found, n
+}
+
+// checkAgainst compares the options a test sends with the registered
+// definition.
+func checkAgainst(defs []*discordgo.ApplicationCommandOption, opts []Option, path string) []string {
+	var problems []string
+	given := map[string]bool{}
+	for _, o := range opts {
+		given[o.Name] = true
+		var def *discordgo.ApplicationCommandOption
+		for _, d := range defs {
+			if d.Name == o.Name {
+				def = d
+			}
+		}
+		if def == nil {
+			problems = append(problems, fmt.Sprintf("%s has no option %q", path, o.Name))
+			continue
+		}
+		if def.Type != o.Type {
+			problems = append(problems, fmt.Sprintf("%s option %q is type %s, the test sent %s", path, o.Name, def.Type, o.Type))
+			continue
+		}
+		problems = append(problems, checkAgainst(def.Options, o.Options, path+" "+o.Name)...)
+	}
+	return problems
+}
+
+// newInteractionLocked builds and queues an INTERACTION_CREATE; callers
+// hold s.mu.
+func (s *Server) newInteractionLocked(typ discordgo.InteractionType, name string, w where, data map[string]any, msg *Message) *Interaction {
+	it := &Interaction{
+		ID: s.nextID(), Type: typ, Name: name,
+		GuildID: w.guildID, ChannelID: w.channelID, User: w.user, s: s,
+	}
+	it.Token = "itoken." + it.ID + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
+	s.interactions[it.ID] = it
+	s.byToken[it.Token] = it
+
+	ch := s.channels[w.channelID]
+	if ch == nil {
+		ch = &Channel{ID: w.channelID, GuildID: w.guildID}
+		s.channels[w.channelID] = ch
+	}
+	if w.nsfw {
+		ch.NSFW = true
+	}
+	perms, appPerms, locale := w.perms, w.appPerms, w.locale
+	if perms == "" {
+		perms = w.user.Permissions
+	}
+	if perms == "" {
+		perms = strconv.FormatInt(DefaultPermissions, 10)
+	}
+	if appPerms == "" {
+		appPerms = strconv.FormatInt(DefaultAppPermissions, 10)
+	}
+	if locale == "" {
+		locale = "en-US"
+	}
+	user := map[string]any{"id": w.user.ID, "username": w.user.Name, "global_name": w.user.Name, "discriminator": "0", "avatar": nil}
+	channel := map[string]any{"id": ch.ID, "type": discordgo.ChannelTypeGuildText, "nsfw": ch.NSFW}
+	p := map[string]any{
+		"id":                    it.ID,
+		"application_id":        s.opts.AppID,
+		"type":                  typ,
+		"token":                 it.Token,
+		"version":               1,
+		"channel_id":            ch.ID,
+		"channel":               channel,
+		"app_permissions":       appPerms,
+		"locale":                locale,
+		"entitlements":          []any{},
+		"attachment_size_limit": s.opts.AttachmentSizeLimit,
+		"data":                  data,
+	}
+	if w.guildID != "" {
+		channel["guild_id"] = w.guildID
+		if ch.Name != "" {
+			channel["name"] = ch.Name
+		}
+		p["guild_id"] = w.guildID
+		p["guild_locale"] = "en-US"
+		p["context"] = discordgo.InteractionContextGuild
+		p["authorizing_integration_owners"] = map[string]string{"0": w.guildID}
+		p["member"] = map[string]any{
+			"user": user, "roles": []string{}, "joined_at": "2024-01-01T00:00:00+00:00",
+			"permissions": perms, "nick": nil, "deaf": false, "mute": false, "flags": 0, "pending": false,
+		}
+	} else {
+		channel["type"] = discordgo.ChannelTypeDM
+		p["context"] = discordgo.InteractionContextBotDM
+		p["user"] = user
+	}
+	if msg != nil {
+		p["message"] = s.wire(msg)
+		it.sourceMsg = msg.ID
+	}
+	s.dispatchLocked("INTERACTION_CREATE", p, func(at time.Time) {
+		if !it.dispatched.IsZero() {
+			return // replayed after a resume: the clock started at the first write
+		}
+		it.dispatched = at
+		s.timers = append(s.timers, time.AfterFunc(s.opts.ResponseDeadline, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if it.callback == nil && !it.late {
+				it.late = true
+				s.violateLocked("%s: no response within %v of dispatch", it, s.opts.ResponseDeadline)
+			}
+		}))
+	})
+	return it
+}
+
+// ClickButton has user click the button with customID on msg (the
+// message's current state is used). A missing or disabled button fails
+// the test at once: no user could click it. Call it from the test's
+// goroutine.
+func (s *Server) ClickButton(msg Message, customID string, user User) *Interaction {
+	s.tb.Helper()
+	return s.useComponent(msg, customID, nil, user)
+}
+
+// SelectValues has user pick values in the select menu with customID on
+// msg.
+func (s *Server) SelectValues(msg Message, customID string, values []string, user User) *Interaction {
+	s.tb.Helper()
+	if values == nil {
+		values = []string{}
+	}
+	return s.useComponent(msg, customID, values, user)
+}
+
+func (s *Server) useComponent(msg Message, customID string, values []string, user User) *Interaction {
+	s.tb.Helper()
+	s.mu.Lock()
+	stored := s.messages[msg.ID]
+	var c Component
+	ok := false
+	if stored != nil && !stored.Deleted {
+		c, ok = stored.Find(customID)
+	}
+	problem := ""
+	switch {
+	case !ok:
+		problem = fmt.Sprintf("message %s has no component with custom_id %q", msg.ID, customID)
+	case c.Disabled:
+		problem = fmt.Sprintf("component %q on message %s is disabled", customID, msg.ID)
+	case values == nil && c.Type != discordgo.ButtonComponent:
+		problem = fmt.Sprintf("component %q on message %s is not a button", customID, msg.ID)
+	case values != nil && !isSelect(c.Type):
+		problem = fmt.Sprintf("component %q on message %s is not a select menu", customID, msg.ID)
+	}
+	if problem != "" {
+		s.mu.Unlock()
+		s.tb.Fatalf("discordtest: %s", problem)
+		return nil
+	}
+	w := where{user: user.orDefault(), guildID: stored.GuildID, channelID: stored.ChannelID}
+	data := map[string]any{"custom_id": customID, "component_type": c.Type}
+	if values != nil {
+		data["values"] = values
+	}
+	it := s.newInteractionLocked(discordgo.InteractionMessageComponent, customID, w, data, stored)
+	s.mu.Unlock()
+	return it
+}
+
+// SubmitModal has user submit the modal that modal (an interaction) was
+// answered with, filling text inputs by custom_id. An input the modal lacks,
+// or a required one left out, fails the test. A zero user is the one the
+// modal was shown to.
+func (s *Server) SubmitModal(modal *Interaction, values map[string]string, user User) *Interaction {
+	s.tb.Helper()
+	s.mu.Lock()
+	cb := modal.callback
+	if cb == nil || cb.Type != discordgo.InteractionResponseModal {
+		s.mu.Unlock()
+		s.tb.Fatalf("discordtest: %s was not answered with a modal", modal)
+		return nil
+	}
+	var problems []string
+	known := map[string]bool{}
+	var rows []map[string]any
+	walkComponents(cb.Components, func(c Component) {
+		if c.Type != discordgo.TextInputComponent {
+			return
+		}
+		known[c.CustomID] = true
+		v, given := values[c.CustomID]
+		if !given && (c.Required == nil || *c.Required) {
+			problems = append(problems, fmt.Sprintf("modal %q: required input %q left empty", cb.CustomID, c.CustomID))
+		}
+		rows = append(rows, map[string]any{"type": discordgo.ActionsRowComponent, "components": []map[string]any{
+			{"type": discordgo.TextInputComponent, "custom_id": c.CustomID, "value": v},
+		}})
+	})
+	for k := range values {
+		if !known[k] {
+			problems = append(problems, fmt.Sprintf("modal %q has no input %q", cb.CustomID, k))
+		}
+	}
+	if user.ID == "" {
+		user = modal.User
+	}
+	w := where{user: user.orDefault(), guildID: modal.GuildID, channelID: modal.ChannelID}
+	var src *Message
+	if modal.sourceMsg != "" {
+		src = s.messages[modal.sourceMsg]
+	}
+	it := s.newInteractionLocked(discordgo.InteractionModalSubmit, cb.CustomID, w,
+		map[string]any{"custom_id": cb.CustomID, "components": rows}, src)
+	it.modalOf = modal
+	s.mu.Unlock()
+	for _, p := range problems {
+		s.errorf("SubmitModal: %s", p)
+	}
+	return it
+}
+
+// SubmitModalCustomID submits a modal the fake did not see opened, in the
+// context spec describes (its Name and Options are ignored).
+func (s *Server) SubmitModalCustomID(customID string, values map[string]string, spec CommandSpec) *Interaction {
+	s.tb.Helper()
+	var rows []map[string]any
+	for k, v := range values {
+		rows = append(rows, map[string]any{"type": discordgo.ActionsRowComponent, "components": []map[string]any{
+			{"type": discordgo.TextInputComponent, "custom_id": k, "value": v},
+		}})
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.newInteractionLocked(discordgo.InteractionModalSubmit, customID, spec.where(),
+		map[string]any{"custom_id": customID, "components": rows}, nil)
+}
+
+// WaitResponse waits for the interaction's first callback.
+func (it *Interaction) WaitResponse(ctx context.Context) (Callback, error) {
+	var cb Callback
+	err := it.s.waitFor(ctx, it.String()+" response", func() bool {
+		if it.callback == nil {
+			return false
+		}
+		cb = *it.callback
+		return true
+	})
+	return cb, err
+}
+
+// Response returns the first callback, if one arrived.
+func (it *Interaction) Response() (Callback, bool) {
+	it.s.mu.Lock()
+	defer it.s.mu.Unlock()
+	if it.callback == nil {
+		return Callback{}, false
+	}
+	return *it.callback, true
+}
+
+// Original returns the current state of the interaction's @original
+// message (zero before there is one).
+func (it *Interaction) Original() Message {
+	it.s.mu.Lock()
+	defer it.s.mu.Unlock()
+	if m := it.s.messages[it.originalID]; m != nil {
+		return m.clone()
+	}
+	return Message{}
+}
+
+// WaitOriginal waits until @original exists and satisfies cond, which is
+// called on each change.
+func (it *Interaction) WaitOriginal(ctx context.Context, cond func(Message) bool) (Message, error) {
+	var got Message
+	err := it.s.waitFor(ctx, it.String()+" original message", func() bool {
+		m := it.s.messages[it.originalID]
+		if m == nil {
+			return false
+		}
+		got = m.clone()
+		return cond == nil || cond(got)
+	})
+	return got, err
+}
+
+// Followups returns the interaction's follow-up messages, oldest first.
+func (it *Interaction) Followups() []Message {
+	it.s.mu.Lock()
+	defer it.s.mu.Unlock()
+	out := make([]Message, 0, len(it.followups))
+	for _, id := range it.followups {
+		out = append(out, it.s.messages[id].clone())
+	}
+	return out
+}
+
+// WaitFollowup waits for a follow-up that satisfies cond.
+func (it *Interaction) WaitFollowup(ctx context.Context, cond func(Message) bool) (Message, error) {
+	var got Message
+	err := it.s.waitFor(ctx, it.String()+" follow-up", func() bool {
+		for _, id := range it.followups {
+			m := it.s.messages[id].clone()
+			if cond == nil || cond(m) {
+				got = m
+				return true
+			}
+		}
+		return false
+	})
+	return got, err
+}
+
+// Edits counts the accepted PATCHes of @original.
+func (it *Interaction) Edits() int {
+	it.s.mu.Lock()
+	defer it.s.mu.Unlock()
+	return len(it.edits)
+}
+
+// EditTimes returns when each accepted PATCH of @original arrived.
+func (it *Interaction) EditTimes() []time.Time {
+	it.s.mu.Lock()
+	defer it.s.mu.Unlock()
+	return append([]time.Time(nil), it.edits...)
+}
+
+// Dispatched returns when the event reached the bot's socket (zero if it
+// has not yet).
+func (it *Interaction) Dispatched() time.Time {
+	it.s.mu.Lock()
+	defer it.s.mu.Unlock()
+	return it.dispatched
+}
