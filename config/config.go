@@ -13,13 +13,13 @@ import (
 // Config is every setting, checked. A Config that Load returned without error
 // is complete: nothing later needs to re-check it.
 type Config struct {
-	DiscordToken   string
-	GuildID        string
-	DiscordAPIURL  string   // ends with "/"
-	A1111URLs      []string // at least one; may carry user:pass@
-	A1111Timeout   time.Duration
-	DBPath         string
-	LoRADir        string
+	DiscordToken    string
+	GuildID         string
+	DiscordAPIURL   string   // ends with "/"
+	A1111URLs       []string // at least one; may carry user:pass@
+	A1111Timeout    time.Duration
+	DBPath          string
+	LoRADir         string
 	MaxQueuePerUser int
 }
 

@@ -3,7 +3,6 @@ package imagine
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
 	"lorabot/a1111"
@@ -43,7 +42,7 @@ func (s *Servers) ResolveCheckpoint(v string) (a1111.Model, error) {
 	if len(models) == 0 {
 		return a1111.Model{}, &gen.InputError{Msg: fmt.Sprintf("Checkpoint %q cannot be checked: the image server has not listed its checkpoints yet.", v)}
 	}
-	return a1111.Model{}, &gen.InputError{Msg: notFound("checkpoint", v, Closest(v, names, 5))}
+	return a1111.Model{}, &gen.InputError{Msg: notFound("checkpoint", v, lora.Closest(v, names, 5))}
 }
 
 // ResolveSampler finds the sampler (and scheduler) a user meant. On A1111
@@ -87,7 +86,7 @@ func (s *Servers) ResolveSampler(v string) (sampler, scheduler string, err error
 	for i, sm := range samplers {
 		names[i] = sm.Name
 	}
-	return "", "", &gen.InputError{Msg: notFound("sampler", v, Closest(v, names, 5))}
+	return "", "", &gen.InputError{Msg: notFound("sampler", v, lora.Closest(v, names, 5))}
 }
 
 func notFound(what, v string, closest []string) string {
@@ -102,52 +101,4 @@ func baseName(p string) string {
 		p = p[i+1:]
 	}
 	return p
-}
-
-// Closest ranks names by how near they are to q: containing it first, then
-// by edit distance. Meant for short lists (checkpoints, samplers).
-func Closest(q string, names []string, n int) []string {
-	q = strings.ToLower(q)
-	type scored struct {
-		name string
-		d    int
-	}
-	var all []scored
-	for _, name := range names {
-		l := strings.ToLower(name)
-		d := editDistance(q, l)
-		if strings.Contains(l, q) || strings.Contains(q, l) {
-			d = 0
-		}
-		if d <= max(3, len([]rune(q))/2) {
-			all = append(all, scored{name, d})
-		}
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].d < all[j].d })
-	out := []string{}
-	for i := 0; i < len(all) && i < n; i++ {
-		out = append(out, all[i].name)
-	}
-	return out
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

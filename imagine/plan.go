@@ -84,6 +84,11 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 
 	merged := cmd.Over(preset.Options)
 	merged.Prompt = cmd.Prompt
+	for i, c := range cmd.LoRAs {
+		if c.Name == "" && c.Weight != nil && merged.LoRAs[i].Name == "" {
+			return nil, &gen.InputError{Msg: fmt.Sprintf("%s was given without %s: pick a LoRA for it.", gen.SlotOption("weight", i), gen.SlotOption("lora", i))}
+		}
+	}
 	r := &Request{User: user, Options: merged}
 	if hasPreset {
 		r.PresetName, r.PresetPrompt = preset.Name, preset.Options.Prompt
@@ -114,7 +119,7 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		in.LoRAs = append(in.LoRAs, prompt.Choice{Value: c.Name, Weight: c.Weight})
 		if cmd.LoRAs[i].Name == "" && hasPreset {
 			if _, err := idx.Resolve(c.Name); err != nil {
-				return nil, &gen.InputError{Msg: fmt.Sprintf("Your preset %q uses the LoRA %q, which the image server no longer has; pick another with %s or save the preset again.", preset.Name, c.Name, slotName(i))}
+				return nil, &gen.InputError{Msg: fmt.Sprintf("Your preset %q uses the LoRA %q, which the image server no longer has; pick another with %s or save the preset again.", preset.Name, c.Name, gen.SlotOption("lora", i))}
 			}
 		}
 	}
@@ -141,11 +146,4 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		return nil, err
 	}
 	return r, nil
-}
-
-func slotName(i int) string {
-	if i == 0 {
-		return "lora"
-	}
-	return fmt.Sprintf("lora%d", i+1)
 }

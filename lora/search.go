@@ -80,7 +80,13 @@ func (ix *Index) Suggest(query string, n int) []string {
 	top.limit = n
 	ix.rank(strings.TrimSpace(query), q, FamilyUnknown, suggestBudget, &top)
 	if top.n == 0 {
-		return nil
+		// Nothing holds the query even with typos, e.g. "pixelart_xl_v9"
+		// for pixel-art-xl: compare whole names instead.
+		names := make([]string, len(ix.entries))
+		for i := range ix.entries {
+			names[i] = ix.entries[i].Name
+		}
+		return Closest(query, names, n)
 	}
 	out := make([]string, top.n)
 	for j := range out {
