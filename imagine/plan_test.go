@@ -1,0 +1,153 @@
+package imagine
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"lorabot/a1111"
+	"lorabot/a1111/a1111test"
+	"lorabot/gen"
+	"lorabot/lora"
+	"lorabot/store"
+)
+
+type fixture struct {
+	p  *Planner
+	db *store.DB
+	sd *a1111test.Server
+}
+
+func newFixture(t *testing.T, opts a1111test.Options) *fixture {
+	t.Helper()
+	sd := a1111test.Start(t, opts)
+	c, err := a1111.New(sd.URL(), a1111.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cat := lora.NewCatalog([]lora.Source{c}, lora.CatalogOptions{})
+	if _, err := cat.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServers([]*a1111.Client{c}, nil)
+	if err := srv.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{p: &Planner{Catalog: cat, Presets: db, Servers: srv}, db: db, sd: sd}
+}
+
+func w(v float64) *float64 { return &v }
+
+func TestPlanLayersCommandOverPresetOverDefault(t *testing.T) {
+	f := newFixture(t, a1111test.Options{})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(f.db.SavePreset("u", gen.Preset{Name: "ghibli", Options: gen.Options{
+		Prompt: "masterpiece", Negative: "blurry", Steps: 30, Sampler: "Euler a",
+		LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Name: "studio_ghibli_v2", Weight: w(0.8)}},
+	}}))
+	must(f.db.SavePreset("u", gen.Preset{Name: "pixel", Options: gen.Options{
+		LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Name: "pixel-art-xl"}},
+	}}))
+	must(f.db.SetDefaultPreset("u", "pixel"))
+
+	// Named preset, with the command re-weighting its LoRA and changing steps.
+	r, err := f.p.Plan("u", gen.Options{Prompt: "a valley", Steps: 25, LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Weight: w(0.6)}}}, "ghibli")
+	must(err)
+	if want := "ghibli style, masterpiece, a valley <lora:ghibli_style_offset:0.6>"; r.Prompt.Text != want {
+		t.Errorf("prompt:\n got %q\nwant %q", r.Prompt.Text, want)
+	}
+	req := r.Txt2Img()
+	if req.Steps != 25 || req.NegativePrompt != "blurry" || req.SamplerName != "Euler a" || req.Seed != -1 || req.BatchSize != 1 {
+		t.Errorf("merged request wrong: %+v", req)
+	}
+	if req.Width != 512 || req.Height != 512 {
+		t.Errorf("an SD1 LoRA should give 512x512, got %dx%d", req.Width, req.Height)
+	}
+	if r.PresetName != "ghibli" {
+		t.Errorf("preset name %q", r.PresetName)
+	}
+
+	// No preset named: the default applies, with its SDXL size.
+	r, err = f.p.Plan("u", gen.Options{Prompt: "a knight"}, "")
+	must(err)
+	if want := "pixel art, game sprite, a knight <lora:pixel-art-xl:1>"; r.Prompt.Text != want || r.Options.Width != 1024 {
+		t.Errorf("default preset not applied: %q %dx%d", r.Prompt.Text, r.Options.Width, r.Options.Height)
+	}
+
+	// Another user has neither preset.
+	if _, err := f.p.Plan("other", gen.Options{Prompt: "x"}, "ghibli"); !isInput(err, "no preset") {
+		t.Errorf("another user's preset must not load: %v", err)
+	}
+}
+
+func TestPlanSaysWhichPresetLoRAIsGone(t *testing.T) {
+	f := newFixture(t, a1111test.Options{})
+	if err := f.db.SavePreset("u", gen.Preset{Name: "old", Options: gen.Options{
+		LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Name: "deleted_lora_v1"}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.p.Plan("u", gen.Options{Prompt: "x"}, "old")
+	if !isInput(err, "deleted_lora_v1") || !isInput(err, "no longer") {
+		t.Errorf("want a sentence naming the missing LoRA, got %v", err)
+	}
+}
+
+func TestPlanChecksCheckpointAndSampler(t *testing.T) {
+	f := newFixture(t, a1111test.Options{})
+	r, err := f.p.Plan("u", gen.Options{Prompt: "x", Checkpoint: "SD_XL_BASE", Sampler: "DPM++ 2M Karras"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := r.Txt2Img()
+	if ck, _ := req.OverrideSettings["sd_model_checkpoint"].(string); !strings.HasPrefix(ck, "sd_xl_base_1.0") {
+		t.Errorf("checkpoint should resolve to its title, got %v", req.OverrideSettings)
+	}
+	if req.SamplerName != "DPM++ 2M" || !strings.EqualFold(req.Scheduler, "karras") {
+		t.Errorf("sampler split: %q + %q", req.SamplerName, req.Scheduler)
+	}
+	if req.Width != 1024 {
+		t.Errorf("an SDXL checkpoint should default to 1024, got %d", req.Width)
+	}
+	for _, o := range []gen.Options{{Prompt: "x", Checkpoint: "nope-xl-9000"}, {Prompt: "x", Sampler: "Eulr a"}} {
+		if _, err := f.p.Plan("u", o, ""); err == nil {
+			t.Errorf("%+v should be refused: A1111 would silently ignore it", o)
+		}
+	}
+}
+
+func TestPlanOnOldServerKeepsJoinedSamplerNames(t *testing.T) {
+	f := newFixture(t, a1111test.Options{OldServer: true})
+	samplers := f.p.Servers.Samplers()
+	if len(samplers) == 0 {
+		t.Fatal("no samplers listed")
+	}
+	name := samplers[len(samplers)-1].Name
+	r, err := f.p.Plan("u", gen.Options{Prompt: "x", Sampler: strings.ToUpper(name)}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Sampler != name || r.Scheduler != "" {
+		t.Errorf("old server: sampler %q scheduler %q, want %q and none", r.Sampler, r.Scheduler, name)
+	}
+}
+
+func isInput(err error, substr string) bool {
+	var in *gen.InputError
+	return errors.As(err, &in) && strings.Contains(in.Msg, substr)
+}
