@@ -1,0 +1,43 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors a caller tells apart with errors.Is.
+var (
+	// ErrUserLimit: the user already has MaxPerUser jobs queued or running.
+	// Submit returns it inside a *LimitError whose text is fit for the user.
+	ErrUserLimit = errors.New("queue: too many jobs for this user")
+	// ErrClosed: Submit after Shutdown began.
+	ErrClosed = errors.New("queue: shutting down, not accepting jobs")
+	// ErrCanceled: the job was cancelled by its owner. Done receives it
+	// (wrapped) for a job cancelled while queued; a running job's context
+	// carries it as its cause (context.Cause).
+	ErrCanceled = errors.New("queue: job cancelled")
+	// ErrShutdown: the job was cut off by Shutdown. Done receives it
+	// (wrapped) for a job that had not started; a running job's context
+	// carries it as its cause.
+	ErrShutdown = errors.New("queue: job cut off by shutdown")
+	// ErrNotOwner: Cancel by someone other than the job's user.
+	ErrNotOwner = errors.New("queue: only the job's owner may cancel it")
+	// ErrNotFound: Cancel of an id that is unknown or already finished.
+	ErrNotFound = errors.New("queue: no such job queued or running")
+)
+
+// LimitError is Submit's refusal when the user is at the per-user limit.
+// Its text speaks to the user ("you already have 3 jobs queued or
+// running"); errors.Is(err, ErrUserLimit) holds.
+type LimitError struct {
+	Limit int
+}
+
+func (e *LimitError) Error() string {
+	if e.Limit == 1 {
+		return "you already have 1 job queued or running"
+	}
+	return fmt.Sprintf("you already have %d jobs queued or running", e.Limit)
+}
+
+func (e *LimitError) Unwrap() error { return ErrUserLimit }

@@ -1,0 +1,55 @@
+package queue
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// Positions come from simulating the line; they must match the order in
+// which jobs actually leave it, whatever joined or left before.
+func TestRotationPositionsMatchServingOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 300 {
+		r := newRotation()
+		var live []*entry
+		n := 0
+		for range rng.IntN(40) {
+			switch op := rng.IntN(10); {
+			case op < 6:
+				n++
+				e := &entry{id: fmt.Sprint(n), job: Job{User: fmt.Sprint("u", rng.IntN(5))}}
+				r.push(e)
+				live = append(live, e)
+			case op < 8 && len(live) > 0:
+				i := rng.IntN(len(live))
+				if !r.remove(live[i]) {
+					t.Fatalf("trial %d: remove of a waiting job failed", trial)
+				}
+				live = slices.Delete(live, i, i+1)
+			default:
+				if e := r.pop(); e != nil {
+					live = slices.DeleteFunc(live, func(x *entry) bool { return x == e })
+				}
+			}
+		}
+		var predicted []string
+		r.each(func(e *entry, pos int) {
+			if pos != len(predicted)+1 {
+				t.Fatalf("trial %d: positions not consecutive", trial)
+			}
+			predicted = append(predicted, e.id)
+		})
+		if r.len() != len(live) || len(predicted) != len(live) {
+			t.Fatalf("trial %d: len %d, each saw %d, %d live", trial, r.len(), len(predicted), len(live))
+		}
+		var served []string
+		for e := r.pop(); e != nil; e = r.pop() {
+			served = append(served, e.id)
+		}
+		if !slices.Equal(predicted, served) {
+			t.Fatalf("trial %d: predicted %v, served %v", trial, predicted, served)
+		}
+	}
+}
