@@ -57,7 +57,9 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	loadCatalog(ctx, catalog, servers, log)
 
 	sched := queue.New(queue.Options{Backends: len(clients), MaxPerUser: cfg.MaxQueuePerUser, Logger: log})
-	edits := throttle.New(t.EditEvery)
+	// Every file-less interaction edit shares one rate-limit bucket in
+	// discordgo: space them out globally, not only per job.
+	edits := throttle.New(t.EditEvery, throttle.WithPace(t.EditEvery/5))
 	defer edits.Close()
 
 	router := bot.NewRouter(log)
