@@ -116,6 +116,10 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		if c.Name == "" {
 			continue
 		}
+		if idx.Len() == 0 {
+			// Not "no such LoRA": the list itself is missing.
+			return nil, &gen.InputError{Msg: "The LoRA list has not been loaded from the image server yet (is A1111 running?); try again in a minute."}
+		}
 		in.LoRAs = append(in.LoRAs, prompt.Choice{Value: c.Name, Weight: c.Weight})
 		if cmd.LoRAs[i].Name == "" && hasPreset {
 			if _, err := idx.Resolve(c.Name); err != nil {
