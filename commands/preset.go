@@ -9,7 +9,9 @@ import (
 
 	"lorabot/bot"
 	"lorabot/gen"
+	"lorabot/imagine"
 	"lorabot/lora"
+	"lorabot/prompt"
 )
 
 // presetCmd serves /preset: every subcommand acts on the caller's own
@@ -74,10 +76,15 @@ func (p *presetCmd) handle(c *bot.Ctx) error {
 		_, def, _ := p.defaultName(user)
 		return c.Reply(bot.Message{Embeds: []*discordgo.MessageEmbed{presetEmbed(pr, strings.EqualFold(def, pr.Name))}, Ephemeral: true})
 	case "delete":
+		// The reply names the preset as it was saved, not as it was typed.
+		pr, err := p.deps.Presets.Preset(user, name)
+		if err != nil {
+			return presetRefusal(err, name)
+		}
 		if err := p.deps.Presets.DeletePreset(user, name); err != nil {
 			return presetRefusal(err, name)
 		}
-		return c.Reply(bot.Message{Content: fmt.Sprintf("Deleted preset **%s**.", name), Ephemeral: true})
+		return c.Reply(bot.Message{Content: fmt.Sprintf("Deleted preset **%s**.", pr.Name), Ephemeral: true})
 	case "default":
 		if strings.EqualFold(name, "none") {
 			if err := p.deps.Presets.SetDefaultPreset(user, ""); err != nil {
@@ -87,6 +94,9 @@ func (p *presetCmd) handle(c *bot.Ctx) error {
 		}
 		if err := p.deps.Presets.SetDefaultPreset(user, name); err != nil {
 			return presetRefusal(err, name)
+		}
+		if _, def, err := p.defaultName(user); err == nil && def != "" {
+			name = def
 		}
 		return c.Reply(bot.Message{Content: fmt.Sprintf("**%s** is now your default preset: /imagine applies it whenever you name none.", name), Ephemeral: true})
 	case "share":
@@ -141,9 +151,17 @@ func (p *presetCmd) save(user, name string, o gen.Options) (gen.Preset, error) {
 		o.Checkpoint = m.Title
 	}
 	if o.Sampler != "" {
-		if _, _, err := p.deps.Servers.ResolveSampler(o.Sampler); err != nil {
+		sm, sc, err := p.deps.Servers.ResolveSampler(o.Sampler)
+		if err != nil {
 			return gen.Preset{}, refusal(err)
 		}
+		o.Sampler = samplerSpelling(p.deps.Servers, sm, sc)
+	}
+	// The prompt prefix is checked the way /imagine will read it (tags,
+	// LoRA names, weights, length), so a preset cannot be saved that every
+	// later /imagine would refuse.
+	if err := checkPresetPrompt(idx, o); err != nil {
+		return gen.Preset{}, refusal(err)
 	}
 	pr := gen.Preset{Name: name, Options: o.ForPreset()}
 	if err := p.deps.Presets.SavePreset(user, pr); err != nil {
@@ -154,6 +172,38 @@ func (p *presetCmd) save(user, name string, o gen.Options) (gen.Preset, error) {
 		return gen.Preset{}, fmt.Errorf("read back preset %q: %w", name, err)
 	}
 	return saved, nil
+}
+
+// samplerSpelling is the sampler as the servers spell it, with the
+// scheduler's label when ResolveSampler split one off ("DPM++ 2M Karras"),
+// so a preset shows what will be used and resolves the same way later.
+func samplerSpelling(s *imagine.Servers, sampler, scheduler string) string {
+	if scheduler == "" {
+		return sampler
+	}
+	label := scheduler
+	for _, sc := range s.Schedulers() {
+		if sc.Name == scheduler && sc.Label != "" {
+			label = sc.Label
+			break
+		}
+	}
+	return sampler + " " + label
+}
+
+// checkPresetPrompt builds the prompt a preset alone would give.
+func checkPresetPrompt(idx *lora.Index, o gen.Options) error {
+	in := prompt.Input{PresetPrompt: o.Prompt}
+	for _, c := range o.LoRAs {
+		if c.Name != "" {
+			in.LoRAs = append(in.LoRAs, prompt.Choice{Value: c.Name, Weight: c.Weight})
+		}
+	}
+	if strings.TrimSpace(in.PresetPrompt) == "" && len(in.LoRAs) == 0 {
+		return nil // nothing to check; Build would call it an empty prompt
+	}
+	_, err := prompt.Build(idx, in)
+	return err
 }
 
 func (p *presetCmd) defaultName(user string) (gen.Preset, string, error) {

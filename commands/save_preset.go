@@ -46,9 +46,17 @@ func (im *imagineCmd) savePreset(c *bot.Ctx, jobID string) error {
 	}
 	p, dropped := presetFromRequest(x)
 	p.Name = name
+	if x.req.Sampler != "" {
+		// What the job really used, spelt as the servers do, not as typed.
+		p.Options.Sampler = samplerSpelling(im.deps.Servers, x.req.Sampler, x.req.Scheduler)
+	}
 	if err := im.deps.Presets.SavePreset(c.UserID(), p); err != nil {
 		return presetRefusal(err, name)
 	}
+	if saved, err := im.deps.Presets.Preset(c.UserID(), name); err == nil {
+		p = saved
+	}
+	name = p.Name
 	msg := fmt.Sprintf("Saved as your preset **%s**. Use it with `/imagine preset:%s`.", name, name)
 	if dropped > 0 {
 		msg += fmt.Sprintf(" (A preset holds %d LoRAs; the last %d were left out.)", gen.LoRASlots, dropped)

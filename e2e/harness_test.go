@@ -149,6 +149,14 @@ func (e *env) run() {
 	t.Cleanup(e.stop)
 }
 
+// restart stops the bot and starts a new one with the same settings and
+// DB_PATH, as a redeploy would.
+func (e *env) restart() {
+	e.t.Helper()
+	e.stop()
+	e.run()
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	t.Cleanup(cancel)
