@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -25,9 +26,17 @@ type job struct {
 	c   *bot.Ctx
 	req *imagine.Request
 
-	posted chan struct{} // closed once the first reply exists, so edits have something to edit
+	posted chan struct{} // closed once the first reply was tried, so edits have something to edit
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// unposted: the first reply failed, so there is no message to edit and
+	// nobody to tell about the job's end.
+	unposted bool
+	// posSeen: OnPosition has reported; Submit's position is older then.
+	posSeen bool
+	// version counts changes of what render shows, so enqueue can tell
+	// whether its first reply went stale while it was being posted.
+	version  int
 	pos      int
 	running  bool
 	started  time.Time
@@ -36,6 +45,8 @@ type job struct {
 	result   *a1111.Txt2ImgResult
 	took     time.Duration
 	cancelBy string
+
+	cutOff sync.Once // the "cut off by a restart" message, sent once
 }
 
 // jobs remembers recent jobs by id, for the buttons on their messages.
@@ -81,26 +92,40 @@ func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
 	if err != nil {
 		return queueRefusal(err, im.deps.MaxPerUser)
 	}
-	x.id = id
 	x.mu.Lock()
-	x.pos = pos
-	x.running = pos == 0
-	first := im.render(x)
+	x.id = id
+	// OnPosition may have run before Submit returned (a job ahead finished
+	// meanwhile): its position is the newer one.
+	if !x.posSeen {
+		x.pos = pos
+		x.running = pos == 0
+	}
+	first, shown := im.render(x), x.version
 	x.mu.Unlock()
 	im.jobs.add(x)
 	err = c.Reply(first)
+	x.mu.Lock()
+	x.unposted = err != nil
+	stale := x.version != shown
+	x.mu.Unlock()
 	close(x.posted)
 	if err != nil {
 		// Without a message the user cannot follow the job: drop it.
 		_, _ = im.deps.Queue.Cancel(id, req.User)
 		return fmt.Errorf("post queued message: %w", err)
 	}
+	if stale {
+		// The place in line changed while the reply was on its way; that
+		// change's edit was skipped for want of a message.
+		im.pushEdit(x)
+	}
 	return nil
 }
 
 func (im *imagineCmd) onPosition(x *job, pos int) {
 	x.mu.Lock()
-	x.pos = pos
+	x.pos, x.posSeen = pos, true
+	x.version++
 	x.mu.Unlock()
 	im.pushEdit(x)
 }
@@ -136,11 +161,22 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	client := im.deps.Servers.Clients()[backend]
 	x.mu.Lock()
 	x.running, x.pos, x.started, x.backend = true, 0, time.Now(), client.Addr()
+	x.version++
 	x.mu.Unlock()
 	im.pushEdit(x)
+	// Shutdown waits only so long for A1111 to stop (a frozen A1111 does not
+	// answer /interrupt): tell the user at once, while Discord can still be
+	// reached. Should the images come after all, they replace the notice.
+	stopNotice := context.AfterFunc(ctx, func() {
+		if errors.Is(context.Cause(ctx), queue.ErrShutdown) {
+			im.tellCutOff(x)
+		}
+	})
+	defer stopNotice()
 	res, err := client.Generate(ctx, x.req.Txt2Img(), im.deps.ProgressEvery, func(p a1111.Progress) {
 		x.mu.Lock()
 		x.progress = p
+		x.version++
 		x.mu.Unlock()
 		im.pushEdit(x)
 	})
@@ -170,7 +206,8 @@ func (im *imagineCmd) done(x *job, err error) {
 		im.postResult(x)
 		return
 	case errors.Is(err, queue.ErrShutdown):
-		m = bot.Message{Content: "⚠️ The bot is restarting and your job was cut off. Please run /imagine again in a minute."}
+		im.tellCutOff(x)
+		return
 	case errors.Is(err, queue.ErrCanceled) || errors.Is(err, context.Canceled):
 		m = bot.Message{Content: "✖️ Cancelled."}
 	default:
@@ -186,9 +223,28 @@ func (im *imagineCmd) done(x *job, err error) {
 	im.deliver(x, m)
 }
 
+// tellCutOff tells the user that shutdown cut their job off; it sends once
+// however many times it is called.
+func (im *imagineCmd) tellCutOff(x *job) {
+	x.cutOff.Do(func() {
+		im.deps.Edits.Drop(x.id)
+		im.deliver(x, bot.Message{
+			Content: "⚠️ The bot is restarting and your job was cut off. Please run /imagine again in a minute.",
+			Embeds:  []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)},
+		})
+	})
+}
+
 // deliver edits the job's message while the interaction token lives, and
-// posts a channel message mentioning the user after.
+// posts a channel message mentioning the user after. A job whose first
+// reply failed has no message and no one waiting for it: nothing is sent.
 func (im *imagineCmd) deliver(x *job, m bot.Message) {
+	x.mu.Lock()
+	unposted := x.unposted
+	x.mu.Unlock()
+	if unposted {
+		return
+	}
 	if x.c.TokenValid() {
 		if _, err := x.c.Edit(m); err == nil {
 			return
@@ -196,7 +252,17 @@ func (im *imagineCmd) deliver(x *job, m bot.Message) {
 			x.c.Log.Warn("edit job message failed; posting in the channel", "job", x.id, "err", err)
 		}
 	}
-	m.Content = strings.TrimSpace(fmt.Sprintf("<@%s> %s", x.req.User, m.Content))
+	// The edit may have read the files before it failed.
+	for _, f := range m.Files {
+		if s, ok := f.Reader.(io.Seeker); ok {
+			if _, err := s.Seek(0, io.SeekStart); err != nil {
+				x.c.Log.Error("could not rewind an image to post it again", "job", x.id, "file", f.Name, "err", err)
+			}
+		}
+	}
+	if mention := "<@" + x.req.User + ">"; !strings.Contains(m.Content, mention) {
+		m.Content = strings.TrimSpace(mention + " " + m.Content)
+	}
 	m.AllowUserMention = true
 	if _, err := x.c.ChannelMessage(m); err != nil {
 		x.c.Log.Error("could not deliver job outcome", "job", x.id, "err", err)

@@ -27,7 +27,7 @@ func (im *imagineCmd) render(x *job) bot.Message {
 			line += fmt.Sprintf(" · step %d/%d", p.State.SamplingStep, p.State.SamplingSteps)
 		}
 		if p.ETARelative > 0 {
-			line += " · ETA " + (time.Duration(p.ETARelative * float64(time.Second))).Round(time.Second).String()
+			line += " · ETA " + eta(time.Duration(p.ETARelative*float64(time.Second)))
 		}
 	default:
 		line = "🎨 Starting…"
@@ -37,6 +37,14 @@ func (im *imagineCmd) render(x *job) bot.Message {
 		Embeds:     []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)},
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{cancelButton(x.id)}}},
 	}
+}
+
+// eta words the time left in whole seconds; "0s" would read as "done".
+func eta(d time.Duration) string {
+	if d < time.Second {
+		return "<1s"
+	}
+	return d.Round(time.Second).String()
 }
 
 func cancelButton(id string) discordgo.Button {
