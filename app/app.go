@@ -96,10 +96,18 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	if len(cut) > 0 {
 		log.Info("jobs cut off by shutdown", "count", len(cut))
 	}
+	if qerr != nil {
+		// A frozen A1111 must not keep the bot from stopping: its users were
+		// told their jobs were cut off; the requests die with the process.
+		log.Warn("jobs still running at shutdown; leaving them", "err", qerr)
+	}
 	stopBG()
 	<-done
-	berr := b.Close(stopCtx)
-	return errors.Join(explainStop(qerr), explainStop(berr))
+	if err := b.Close(stopCtx); err != nil {
+		log.Warn("discord session did not close cleanly", "err", err)
+	}
+	log.Info("stopped")
+	return nil
 }
 
 // Clients makes one A1111 client per A1111_URL.
@@ -153,11 +161,4 @@ func refreshLoop(ctx context.Context, catalog *lora.Catalog, servers *imagine.Se
 		}
 		wait = every
 	}
-}
-
-func explainStop(err error) error {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("shutdown did not finish in time: %w", err)
-	}
-	return err
 }

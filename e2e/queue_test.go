@@ -346,3 +346,21 @@ func TestShutdownTellsUsersTheirJobsWereCutOff(t *testing.T) {
 		t.Errorf("the running job was abandoned, not interrupted, on A1111")
 	}
 }
+
+func TestShutdownWithAFrozenA1111(t *testing.T) {
+	tm := timings(func(t *app.Timings) { t.StopWithin = 500 * time.Millisecond })
+	e := start(t, setup{a1111: a1111test.Options{StepTime: 100 * time.Millisecond}, timings: tm})
+	running := e.job(alice, "a1 long", 150)
+	if err := e.sd.WaitGenerating(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	e.sd.SetMode(a1111test.ModeHang) // /interrupt is never answered
+	began := time.Now()
+	e.stop() // fails the test if Run returns an error
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("stopping took %v; the issue allows 10 s", took)
+	}
+	if m := running.Original(); !strings.Contains(m.Content, "cut off") {
+		t.Errorf("the running job's user should be told it was cut off, message: %q", m.Content)
+	}
+}
