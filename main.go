@@ -7,10 +7,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/joho/godotenv"
@@ -19,9 +22,40 @@ import (
 	"lorabot/config"
 )
 
+const usage = `lorabot: a Discord bot that makes images with Stable Diffusion LoRAs through AUTOMATIC1111.
+
+  lorabot          run the bot
+  lorabot check    check the settings, A1111 and Discord, and print the invite link
+
+Settings come from the environment and from .env in the working directory
+(the environment wins); .env.example lists them.
+`
+
 func main() {
+	cmd := ""
+	if len(os.Args) > 1 {
+		cmd = os.Args[1]
+	}
+	switch {
+	case cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help":
+		fmt.Print(usage)
+		return
+	case cmd != "" && cmd != "check", len(os.Args) > 2:
+		fmt.Fprintf(os.Stderr, "lorabot: unknown command %q; run lorabot, or lorabot check\n", strings.Join(os.Args[1:], " "))
+		os.Exit(2)
+	}
+
 	// A missing .env is fine: the settings may come from the environment.
-	_ = godotenv.Load()
+	// godotenv's parse errors quote the file, token included: never print them.
+	if err := godotenv.Load(); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			fmt.Fprintf(os.Stderr, "lorabot: bad setting: .env cannot be read: %v\n", pe.Err)
+		} else {
+			fmt.Fprintln(os.Stderr, "lorabot: bad setting: .env: a line cannot be read (an unclosed quote, or a space or symbol in a name); nothing from .env was loaded")
+		}
+		os.Exit(2)
+	}
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lorabot: bad setting:", err)
@@ -31,16 +65,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if len(os.Args) > 1 && os.Args[1] == "check" {
+	if cmd == "check" {
 		if err := app.Check(ctx, cfg, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "lorabot check:", err)
 			os.Exit(1)
 		}
 		return
-	}
-	if len(os.Args) > 1 {
-		fmt.Fprintf(os.Stderr, "lorabot: unknown command %q; run lorabot, or lorabot check\n", os.Args[1])
-		os.Exit(2)
 	}
 	if err := app.Run(ctx, cfg, app.DefaultTimings, log, nil); err != nil {
 		log.Error("lorabot stopped", "err", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -55,20 +56,25 @@ func Check(ctx context.Context, cfg config.Config, out io.Writer) error {
 func checkA1111(ctx context.Context, c *a1111.Client, out io.Writer) bool {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
+	fail := func(what string, err error) bool {
+		msg := userText(err)
+		if !strings.Contains(msg, c.Addr()) {
+			msg = "A1111 at " + c.Addr() + ": " + msg
+		}
+		fmt.Fprintf(out, "✗ %s (%s)\n  fix: %s\n", msg, what, a1111Fix(err))
+		return false
+	}
 	models, err := c.Models(ctx)
 	if err != nil {
-		fmt.Fprintf(out, "✗ A1111 at %s: %s\n  fix: %s\n", c.Addr(), userText(err), a1111Fix(err))
-		return false
+		return fail("listing checkpoints", err)
 	}
 	samplers, err := c.Samplers(ctx)
 	if err != nil {
-		fmt.Fprintf(out, "✗ A1111 at %s: %s\n", c.Addr(), userText(err))
-		return false
+		return fail("listing samplers", err)
 	}
 	loras, err := c.LoRAs(ctx)
 	if err != nil {
-		fmt.Fprintf(out, "✗ A1111 at %s lists no LoRAs: %s\n", c.Addr(), userText(err))
-		return false
+		return fail("listing LoRAs", err)
 	}
 	fmt.Fprintf(out, "✓ A1111 at %s: %d LoRAs, %d checkpoints, %d samplers\n", c.Addr(), len(loras), len(models), len(samplers))
 	if len(loras) == 0 {
@@ -117,7 +123,7 @@ func checkDiscord(cfg config.Config, out io.Writer) bool {
 		if errors.As(err, &rerr) && rerr.Response != nil && rerr.Response.StatusCode == 401 {
 			fmt.Fprintln(out, "✗ Discord refused DISCORD_TOKEN\n  fix: copy a fresh token from the developer portal (your application → Bot → Reset Token) into .env")
 		} else {
-			fmt.Fprintf(out, "✗ Discord is not reachable at %s\n  fix: check the network, or DISCORD_API_URL if you changed it\n", cfg.DiscordAPIURL)
+			fmt.Fprintf(out, "✗ Discord is not reachable at %s\n  fix: check the network, or DISCORD_API_URL if you changed it\n", config.Redact(cfg.DiscordAPIURL))
 		}
 		return false
 	}

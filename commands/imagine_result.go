@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
-	"image/png"
+	_ "image/png" // image.Decode of A1111's PNGs
+	"net/http"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -64,9 +65,10 @@ func (im *imagineCmd) postResult(x *job) {
 // is silently dropped; note says what was done.
 func fitImage(img []byte, limit int64, base string) (*discordgo.File, string, error) {
 	if int64(len(img)) <= limit {
-		return &discordgo.File{Name: base + ".png", ContentType: "image/png", Reader: bytes.NewReader(img)}, "", nil
+		ext, ctype := imageKind(img)
+		return &discordgo.File{Name: base + ext, ContentType: ctype, Reader: bytes.NewReader(img)}, "", nil
 	}
-	src, err := png.Decode(bytes.NewReader(img))
+	src, _, err := image.Decode(bytes.NewReader(img))
 	if err != nil {
 		return nil, "", fmt.Errorf("decode %d-byte image to shrink it: %w", len(img), err)
 	}
@@ -90,6 +92,18 @@ func fitImage(img []byte, limit int64, base string) (*discordgo.File, string, er
 		}
 	}
 	return nil, "", fmt.Errorf("image of %d bytes stays over %d bytes even at 1/4 size", len(img), limit)
+}
+
+// imageKind names a file after what its bytes are: A1111's API encodes
+// images in its samples_format setting (png, jpg or webp), not always PNG.
+func imageKind(img []byte) (ext, contentType string) {
+	switch ct := http.DetectContentType(img); ct {
+	case "image/jpeg":
+		return ".jpg", ct
+	case "image/webp":
+		return ".webp", ct
+	}
+	return ".png", "image/png"
 }
 
 // downscale averages k×k blocks: good enough for a preview-sized fallback.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -113,15 +114,9 @@ func userText(err error) string {
 // custom_id carries the page and the query, so paging needs no state.
 func (l *lorasCmd) page(query string, page int) bot.Message {
 	idx := l.deps.Catalog.Index()
-	var list []lora.LoRA
-	if query == "" {
-		list = idx.All()
-	} else {
-		for _, ch := range idx.Search(query, lora.SearchOptions{Limit: bot.MaxChoices}) {
-			if lr, err := idx.Resolve(ch.Value); err == nil {
-				list = append(list, lr)
-			}
-		}
+	list := idx.All()
+	if query != "" {
+		list = matching(idx, query)
 	}
 	if len(list) == 0 {
 		if query != "" {
@@ -158,6 +153,51 @@ func (l *lorasCmd) page(query string, page int) bot.Message {
 		discordgo.Button{Label: "Next ▶", Style: discordgo.SecondaryButton, CustomID: id(page + 1), Disabled: page >= pages-1},
 	}}
 	return bot.Message{Embeds: []*discordgo.MessageEmbed{e}, Components: []discordgo.MessageComponent{row}}
+}
+
+// matching lists the LoRAs a /loras list query finds: Search's ranking
+// first (it forgives typos), then every other LoRA whose name, alias or
+// trigger words contain the query. Search stops at autocomplete's 25
+// choices; a list must not silently drop the rest.
+func matching(idx *lora.Index, query string) []lora.LoRA {
+	var list []lora.LoRA
+	seen := map[string]bool{}
+	for _, ch := range idx.Search(query, lora.SearchOptions{Limit: lora.ChoiceLimit}) {
+		if lr, err := idx.Resolve(ch.Value); err == nil && !seen[lr.Name] {
+			seen[lr.Name] = true
+			list = append(list, lr)
+		}
+	}
+	q := looseFold(query)
+	if q == "" {
+		return list
+	}
+	for _, lr := range idx.All() {
+		if seen[lr.Name] {
+			continue
+		}
+		hit := strings.Contains(looseFold(lr.Name), q) || strings.Contains(looseFold(lr.Alias), q)
+		for _, t := range lr.Triggers {
+			hit = hit || strings.Contains(looseFold(t), q)
+		}
+		if hit {
+			seen[lr.Name] = true
+			list = append(list, lr)
+		}
+	}
+	return list
+}
+
+// looseFold compares text as Search does: case ignored, and '_', '-', '.'
+// taken as spaces.
+func looseFold(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		switch r {
+		case '_', '-', '.':
+			return ' '
+		}
+		return unicode.ToLower(r)
+	}, s))
 }
 
 // turnPage serves the paging buttons.
