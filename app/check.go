@@ -128,7 +128,13 @@ func checkDiscord(cfg config.Config, out io.Writer) bool {
 		return false
 	}
 	fmt.Fprintf(out, "✓ Discord: logged in as %s (%s)\n", me.Username, me.ID)
-	fmt.Fprintf(out, "  invite the bot with: %s\n", InviteURL(me.ID))
+	// The invite needs the application's ID, which differs from the bot
+	// user's for applications made before 2020.
+	appID := me.ID
+	if a, err := s.Application("@me"); err == nil && a.ID != "" {
+		appID = a.ID
+	}
+	fmt.Fprintf(out, "  invite the bot with: %s\n", InviteURL(appID))
 	if cfg.GuildID == "" {
 		fmt.Fprintln(out, "  note: DISCORD_GUILD_ID is empty, so commands register globally and may take up to an hour to appear")
 	}

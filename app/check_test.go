@@ -63,7 +63,7 @@ func (e *checkEnv) run(t *testing.T) (string, error) {
 }
 
 func TestCheckAllGood(t *testing.T) {
-	e := newCheckEnv(t, discordtest.Options{})
+	e := newCheckEnv(t, discordtest.Options{BotUserID: "400000000000000999"}) // an older app: bot user ≠ application
 	out, err := e.run(t)
 	if err != nil {
 		t.Fatalf("check against healthy servers failed: %v\n%s", err, out)

@@ -436,6 +436,15 @@ func (s *Server) handleGatewayBot(*http.Request) (int, any) {
 	}
 }
 
+// handleCurrentApplication answers the bot's own application, whose ID is
+// not the bot user's for applications made before 2020.
+func (s *Server) handleCurrentApplication(*http.Request) (int, any) {
+	return http.StatusOK, map[string]any{
+		"id": s.opts.AppID, "name": s.opts.BotName, "description": "", "bot_public": true,
+		"bot": map[string]any{"id": s.opts.BotUserID, "username": s.opts.BotName, "bot": true},
+	}
+}
+
 func (s *Server) handleCurrentUser(*http.Request) (int, any) {
 	return http.StatusOK, map[string]any{
 		"id": s.opts.BotUserID, "username": s.opts.BotName, "discriminator": "0",

@@ -22,6 +22,7 @@ const (
 	RouteGateway              Route = "GET /gateway"
 	RouteGatewayBot           Route = "GET /gateway/bot"
 	RouteCurrentUser          Route = "GET /users/@me"
+	RouteCurrentApplication   Route = "GET /oauth2/applications/@me"
 	RouteGetGlobalCommands    Route = "GET /applications/{app}/commands"
 	RoutePutGlobalCommands    Route = "PUT /applications/{app}/commands"
 	RouteGetGuildCommands     Route = "GET /applications/{app}/guilds/{guild}/commands"
@@ -106,6 +107,7 @@ func (s *Server) routes() http.Handler {
 	api(RouteGateway, false, s.handleGateway)
 	api(RouteGatewayBot, true, s.handleGatewayBot)
 	api(RouteCurrentUser, true, s.handleCurrentUser)
+	api(RouteCurrentApplication, true, s.handleCurrentApplication)
 	api(RouteGetGlobalCommands, true, s.handleGetCommands)
 	api(RoutePutGlobalCommands, true, s.handlePutCommands)
 	api(RouteGetGuildCommands, true, s.handleGetCommands)
