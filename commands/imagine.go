@@ -178,9 +178,10 @@ func (im *imagineCmd) familyHint(a bot.Args) lora.Family {
 		return gen.CheckpointFamily(v)
 	}
 	idx := im.deps.Catalog.Index()
+	focused, _ := a.Focused()
 	for _, n := range []string{"lora", "lora2", "lora3"} {
-		if v, ok := a.String(n); ok && v != "" {
-			if l, err := idx.Resolve(v); err == nil && l.Family != lora.FamilyUnknown {
+		if v, ok := a.String(n); ok && v != "" && n != focused {
+			if l, ok := idx.Lookup(v); ok && l.Family != lora.FamilyUnknown {
 				return l.Family
 			}
 		}

@@ -22,6 +22,9 @@ const maxRequestBytes = 25<<20 - 256<<10
 func (im *imagineCmd) postResult(x *job) {
 	x.mu.Lock()
 	res, took := x.result, x.took
+	// The job stays remembered for its "Save as preset" button, which needs
+	// only its request: let the images go once posted.
+	x.result = nil
 	x.mu.Unlock()
 	images := res.Images
 	if want := x.req.Options.Count; want > 0 && len(images) > want {

@@ -266,6 +266,14 @@ func (ix *Index) Resolve(value string) (LoRA, error) {
 	return LoRA{}, &NotFoundError{Query: value, Suggestions: ix.Suggest(value, 5)}
 }
 
+// Lookup is Resolve without the "did you mean" work: it reports whether
+// value names exactly one LoRA. For hot paths such as autocomplete, where a
+// miss needs no suggestions.
+func (ix *Index) Lookup(value string) (LoRA, bool) {
+	l, ok, err := ix.resolve(strings.TrimSpace(value))
+	return l, ok && err == nil
+}
+
 func (ix *Index) resolve(v string) (LoRA, bool, error) {
 	if i, ok := ix.values[v]; ok {
 		return ix.entries[i].LoRA, true, nil
