@@ -30,10 +30,7 @@ func (im *imagineCmd) postResult(x *job) {
 	if want := x.req.Options.Count; want > 0 && len(images) > want {
 		images = images[:want] // Forge may append extra images (grids, masks)
 	}
-	perFile := x.c.AttachmentLimit
-	if len(images) > 0 {
-		perFile = min(perFile, int64(maxRequestBytes/len(images)))
-	}
+	perFile := fileBudget(x.c.AttachmentLimit, len(images))
 	var files []*discordgo.File
 	var notes []string
 	for i, img := range images {
@@ -61,6 +58,15 @@ func (im *imagineCmd) postResult(x *job) {
 	}
 	im.deliver(x, bot.Message{Content: content, Embeds: []*discordgo.MessageEmbed{e}, Files: files,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{savePresetButton(x.id)}}}})
+}
+
+// fileBudget is the most one of n images may weigh: the interaction's
+// per-file limit, and a share of Discord's 25 MiB per request.
+func fileBudget(attachmentLimit int64, n int) int64 {
+	if n == 0 {
+		return attachmentLimit
+	}
+	return min(attachmentLimit, int64(maxRequestBytes/n))
 }
 
 // fitImage returns img as a file no larger than limit. A PNG that is too big
