@@ -11,9 +11,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
 )
 
 // Options configure a Bot.
@@ -112,6 +115,13 @@ func (b *Bot) Close(ctx context.Context) error {
 		b.removeH()
 	}
 	werr := b.opts.Router.Wait(ctx)
+	// discordgo's heartbeat goroutine can outlive Close: when its ticker
+	// and the closed listening channel are ready together it may pick the
+	// ticker, write on the closed socket and start a reconnect loop that
+	// never ends. With reconnection off, that goroutine just returns.
+	b.s.Lock()
+	b.s.ShouldReconnectOnError = false
+	b.s.Unlock()
 	cerr := b.s.Close()
 	return errors.Join(werr, cerr)
 }
@@ -161,23 +171,42 @@ func explain(err error) error {
 			return fmt.Errorf("Discord refused access (403): is the bot invited to the server with the applications.commands scope? %w", err)
 		}
 	}
-	if errors.Is(err, discordgo.ErrWSAlreadyOpen) {
-		return err
+	var cerr *websocket.CloseError
+	if errors.As(err, &cerr) {
+		switch cerr.Code {
+		case 4004: // Authentication failed
+			return fmt.Errorf("Discord refused the token (gateway close 4004): check DISCORD_TOKEN: %w", err)
+		case 4014: // Disallowed intent(s)
+			return fmt.Errorf("Discord refused a privileged intent (gateway close 4014): enable it for the bot in the developer portal: %w", err)
+		}
 	}
 	return err
 }
 
-// installLogger sends discordgo's own log lines to slog.
+// dgLog is where discordgo's own log lines go: the logger of the latest
+// Bot. discordgo.Logger is a package global that discordgo's goroutines
+// read without synchronisation, so it is set once and never rewritten;
+// the logger behind it is swapped atomically.
+var (
+	dgLog     atomic.Pointer[slog.Logger]
+	dgLogOnce sync.Once
+)
+
+// installLogger sends discordgo's own log lines to log.
 func installLogger(log *slog.Logger) {
-	discordgo.Logger = func(level, _ int, format string, a ...any) {
-		msg := fmt.Sprintf(format, a...)
-		switch level {
-		case discordgo.LogError:
-			log.Error("discordgo", "msg", msg)
-		case discordgo.LogWarning:
-			log.Warn("discordgo", "msg", msg)
-		default:
-			log.Debug("discordgo", "msg", msg)
+	dgLog.Store(log)
+	dgLogOnce.Do(func() {
+		discordgo.Logger = func(level, _ int, format string, a ...any) {
+			log := dgLog.Load()
+			msg := fmt.Sprintf(format, a...)
+			switch level {
+			case discordgo.LogError:
+				log.Error("discordgo", "msg", msg)
+			case discordgo.LogWarning:
+				log.Warn("discordgo", "msg", msg)
+			default:
+				log.Debug("discordgo", "msg", msg)
+			}
 		}
-	}
+	})
 }

@@ -25,12 +25,19 @@ type Message struct {
 	AllowUserMention bool
 }
 
+// ErrAnswered is returned by Choices when the autocomplete was already
+// answered: by the router's watchdog when the handler took too long.
+var ErrAnswered = errors.New("autocomplete already answered")
+
 type replyState int
 
 const (
 	stateNone replyState = iota
 	stateDeferred
 	stateDeferredEphemeral
+	// stateDeferredUpdate: a button or form on a message was acknowledged
+	// with a deferred update (type 6); @original is that message.
+	stateDeferredUpdate
 	stateReplied
 )
 
@@ -131,9 +138,13 @@ func (c *Ctx) Defer(ephemeral bool) error {
 	if err := c.respond(&discordgo.InteractionResponse{Type: t, Data: data}); err != nil {
 		return err
 	}
-	c.state = stateDeferred
-	if ephemeral {
+	switch {
+	case t == discordgo.InteractionResponseDeferredMessageUpdate:
+		c.state = stateDeferredUpdate
+	case ephemeral:
 		c.state = stateDeferredEphemeral
+	default:
+		c.state = stateDeferred
 	}
 	return nil
 }
@@ -141,7 +152,9 @@ func (c *Ctx) Defer(ephemeral bool) error {
 // Reply answers the interaction: the first callback if none was sent, else
 // an edit of the deferred reply, else a follow-up. An ephemeral reply after a
 // public defer becomes an ephemeral follow-up and the public placeholder is
-// removed, so private errors never show in the channel.
+// removed, so private errors never show in the channel. After a button's
+// deferred update, @original is the message the button is on, so a reply
+// is a follow-up there too: it never overwrites that message (use Update).
 func (c *Ctx) Reply(m Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -156,7 +169,7 @@ func (c *Ctx) Reply(m Message) error {
 		c.state = stateReplied
 		return nil
 	case stateDeferred, stateDeferredEphemeral:
-		if m.Ephemeral && c.state == stateDeferred && c.I.Type != discordgo.InteractionMessageComponent {
+		if m.Ephemeral && c.state == stateDeferred {
 			// Delete first: a follow-up sent while the placeholder still
 			// shows "thinking" would replace it, publicly.
 			if err := c.Session.InteractionResponseDelete(c.I); err != nil {
@@ -170,7 +183,7 @@ func (c *Ctx) Reply(m Message) error {
 		}
 		c.state = stateReplied
 		return nil
-	default:
+	default: // stateDeferredUpdate, stateReplied
 		_, err := c.followup(m)
 		return err
 	}
@@ -185,9 +198,18 @@ func (c *Ctx) Update(m Message) error {
 		_, err := c.edit(m)
 		return err
 	}
+	d := responseData(m)
+	// The message becomes m, as with an edit: no embeds or buttons left
+	// over from before (discordgo would send null, which leaves them).
+	if d.Embeds == nil {
+		d.Embeds = []*discordgo.MessageEmbed{}
+	}
+	if d.Components == nil {
+		d.Components = []discordgo.MessageComponent{}
+	}
 	if err := c.respond(&discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseUpdateMessage,
-		Data: responseData(m),
+		Data: d,
 	}); err != nil {
 		return err
 	}
@@ -250,7 +272,7 @@ func (c *Ctx) Choices(choices []*discordgo.ApplicationCommandOptionChoice) error
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != stateNone {
-		return errors.New("autocomplete already answered")
+		return ErrAnswered
 	}
 	if len(choices) > MaxChoices {
 		choices = choices[:MaxChoices]

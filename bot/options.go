@@ -1,7 +1,9 @@
 package bot
 
 import (
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -70,7 +72,7 @@ func (o Args) Int(name string) (int64, bool) {
 		return int64(v), true
 	case string:
 		// Autocomplete sends what is typed so far, as text.
-		n, err := strconv.ParseInt(v, 10, 64)
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		return n, err == nil
 	}
 	return 0, false
@@ -82,8 +84,15 @@ func (o Args) Float(name string) (float64, bool) {
 	if op == nil {
 		return 0, false
 	}
-	v, ok := op.Value.(float64)
-	return v, ok
+	switch v := op.Value.(type) {
+	case float64:
+		return v, true
+	case string:
+		// Autocomplete sends what is typed so far, as text.
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
+	}
+	return 0, false
 }
 
 // Bool is a boolean option.
