@@ -5,39 +5,20 @@ import (
 	"context"
 	"errors"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"lorabot/bot"
 )
 
-// redirectEndpoints points discordgo at apiURL ("http://host/api/v9/").
-// discordgo computes its derived endpoint strings once at init, so each
-// must be reassigned; the endpoint functions read these at call time.
-// This is a test-only copy; the bot package owns the real one.
+// redirectEndpoints points discordgo at the fake with the bot package's
+// own redirect, so these tests exercise the one the bot uses.
 func redirectEndpoints(apiURL string) {
-	d := apiURL[:strings.Index(apiURL, "api/")]
-	discordgo.EndpointDiscord = d
-	discordgo.EndpointAPI = apiURL
-	discordgo.EndpointGuilds = apiURL + "guilds/"
-	discordgo.EndpointChannels = apiURL + "channels/"
-	discordgo.EndpointUsers = apiURL + "users/"
-	discordgo.EndpointGateway = apiURL + "gateway"
-	discordgo.EndpointGatewayBot = discordgo.EndpointGateway + "/bot"
-	discordgo.EndpointWebhooks = apiURL + "webhooks/"
-	discordgo.EndpointStickers = apiURL + "stickers/"
-	discordgo.EndpointStageInstances = apiURL + "stage-instances"
-	discordgo.EndpointSKUs = apiURL + "skus"
-	discordgo.EndpointVoice = apiURL + "/voice/"
-	discordgo.EndpointVoiceRegions = discordgo.EndpointVoice + "regions"
-	discordgo.EndpointNitroStickersPacks = apiURL + "/sticker-packs"
-	discordgo.EndpointGuildCreate = apiURL + "guilds"
-	discordgo.EndpointApplications = apiURL + "applications"
-	discordgo.EndpointOAuth2 = apiURL + "oauth2/"
-	discordgo.EndpointOAuth2Applications = discordgo.EndpointOAuth2 + "applications"
-	discordgo.EndpointOauth2 = discordgo.EndpointOAuth2
-	discordgo.EndpointOauth2Applications = discordgo.EndpointOAuth2Applications
+	if err := bot.RedirectEndpoints(apiURL); err != nil {
+		panic(err)
+	}
 }
 
 // harness is a fake Discord with a real discordgo session connected to it.
@@ -86,6 +67,11 @@ func closeSession(srv *Server, dg *discordgo.Session) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.WaitHeartbeat(ctx)
+	// A heartbeat that fails on the closed socket would otherwise start a
+	// reconnect loop that outlives the test (and re-reads the endpoints).
+	dg.Lock()
+	dg.ShouldReconnectOnError = false
+	dg.Unlock()
 	dg.Close()
 }
 
