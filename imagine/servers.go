@@ -87,51 +87,34 @@ func fetchLists(ctx context.Context, c *a1111.Client) (serverLists, error) {
 
 // Checkpoints is the union of every backend's checkpoints, by title.
 func (s *Servers) Checkpoints() []a1111.Model {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	seen := map[string]bool{}
-	var out []a1111.Model
-	for _, l := range s.last {
-		for _, m := range l.models {
-			if !seen[m.Title] {
-				seen[m.Title] = true
-				out = append(out, m)
-			}
-		}
-	}
+	out := union(s, func(l serverLists) []a1111.Model { return l.models }, func(m a1111.Model) string { return m.Title })
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Title) < strings.ToLower(out[j].Title) })
 	return out
 }
 
-// Samplers is the union of every backend's sampler names.
+// Samplers is the union of every backend's samplers, by name.
 func (s *Servers) Samplers() []a1111.Sampler {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	seen := map[string]bool{}
-	var out []a1111.Sampler
-	for _, l := range s.last {
-		for _, sm := range l.samplers {
-			if !seen[sm.Name] {
-				seen[sm.Name] = true
-				out = append(out, sm)
-			}
-		}
-	}
-	return out
+	return union(s, func(l serverLists) []a1111.Sampler { return l.samplers }, func(x a1111.Sampler) string { return x.Name })
 }
 
 // Schedulers is the union of the backends' schedulers; empty when every
 // backend predates them.
 func (s *Servers) Schedulers() []a1111.Scheduler {
+	return union(s, func(l serverLists) []a1111.Scheduler { return l.schedulers }, func(x a1111.Scheduler) string { return x.Name })
+}
+
+// union merges one list of every backend's last good answer, keeping the
+// first item of each key, in backend order.
+func union[T any](s *Servers, list func(serverLists) []T, key func(T) string) []T {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	seen := map[string]bool{}
-	var out []a1111.Scheduler
+	var out []T
 	for _, l := range s.last {
-		for _, sc := range l.schedulers {
-			if !seen[sc.Name] {
-				seen[sc.Name] = true
-				out = append(out, sc)
+		for _, x := range list(l) {
+			if k := key(x); !seen[k] {
+				seen[k] = true
+				out = append(out, x)
 			}
 		}
 	}

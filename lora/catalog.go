@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"lorabot/a1111"
 )
@@ -152,32 +151,6 @@ func (c *Catalog) Refresh(ctx context.Context) (Change, error) {
 	ch := diff(prev, next)
 	ch.Failed = failed
 	return ch, nil
-}
-
-// Run refreshes every interval until ctx ends, logging failures and
-// changes. It does not refresh at once: call Refresh first to load.
-func (c *Catalog) Run(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		ch, err := c.Refresh(ctx)
-		switch {
-		case err != nil:
-			if ctx.Err() == nil {
-				c.log.Error("LoRA catalog refresh failed", "err", err)
-			}
-		case ch.Added+ch.Removed+ch.Changed > 0:
-			c.log.Info("LoRA catalog refreshed", "added", ch.Added, "removed", ch.Removed, "changed", ch.Changed, "total", ch.Total)
-		}
-	}
 }
 
 func (c *Catalog) fetch(ctx context.Context) ([][]item, []error) {

@@ -263,30 +263,3 @@ func TestIndexReadersDuringRefresh(t *testing.T) {
 		}
 	}
 }
-
-func TestRunRefreshesUntilCancelled(t *testing.T) {
-	s := &fakeSource{loras: []a1111.LoRA{wire("x", "x", "")}, calls: make(chan struct{}, 1)}
-	c := NewCatalog([]Source{s}, CatalogOptions{Logger: discard()})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		c.Run(ctx, time.Millisecond)
-		close(done)
-	}()
-	for i := range 2 {
-		select {
-		case <-s.calls:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("Run did not refresh (call %d)", i+1)
-		}
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return after its context ended")
-	}
-	if _, ok := c.Index().Get("x"); !ok {
-		t.Error("Run's refresh did not reach the index")
-	}
-}
