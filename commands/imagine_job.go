@@ -41,10 +41,8 @@ type job struct {
 	running  bool
 	started  time.Time
 	progress a1111.Progress
-	backend  string
 	result   *a1111.Txt2ImgResult
 	took     time.Duration
-	cancelBy string
 
 	cutOff sync.Once // the "cut off by a restart" message, sent once
 }
@@ -160,7 +158,7 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	}
 	client := im.deps.Servers.Clients()[backend]
 	x.mu.Lock()
-	x.running, x.pos, x.started, x.backend = true, 0, time.Now(), client.Addr()
+	x.running, x.pos, x.started = true, 0, time.Now()
 	x.version++
 	x.mu.Unlock()
 	im.pushEdit(x)
