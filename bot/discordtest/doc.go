@@ -10,7 +10,7 @@
 // Followups, ChannelMessages).
 //
 // Every request is checked against the limits in Discord's documentation
-// (/work/shared/spec/discord.md). A breach is a violation: it is recorded
+// (the project's ../shared/spec/discord.md). A breach is a violation: it is recorded
 // (Violations), reported with t.Errorf unless Options.ExpectViolations is
 // set, and answered the way Discord answers it, so the bot sees the
 // failure it would see in production:

@@ -9,7 +9,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 )
 
-// Discord's documented limits (see /work/shared/spec/discord.md).
+// Discord's documented limits (see the project's ../shared/spec/discord.md).
 const (
 	maxContent        = 2000
 	maxEmbeds         = 10
