@@ -64,7 +64,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 
 	router := bot.NewRouter(log)
 	commands.Register(router, &commands.Deps{
-		Catalog: catalog, Presets: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
+		Catalog: catalog, Presets: db, Results: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
 		Edits: edits, ProgressEvery: t.ProgressEvery, Log: log,
 	})
 	b, err := bot.New(bot.Options{Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.GuildID, Router: router, Logger: log, TokenLifetime: t.TokenLifetime})

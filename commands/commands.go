@@ -22,6 +22,9 @@ import (
 type Deps struct {
 	Catalog *lora.Catalog
 	Presets gen.PresetStore
+	// Results keeps the settings behind posted results for their "Save as
+	// preset" button.
+	Results gen.ResultStore
 	Servers *imagine.Servers
 	Queue   *queue.Scheduler
 	// MaxPerUser is MAX_QUEUE_PER_USER, for the refusal message.
@@ -42,7 +45,7 @@ func Register(r *bot.Router, d *Deps) {
 	if d.ProgressEvery == 0 {
 		d.ProgressEvery = time.Second
 	}
-	im := &imagineCmd{deps: d, planner: &imagine.Planner{Catalog: d.Catalog, Presets: d.Presets, Servers: d.Servers}, jobs: newJobs()}
+	im := &imagineCmd{deps: d, planner: &imagine.Planner{Catalog: d.Catalog, Presets: d.Presets, Servers: d.Servers}}
 	r.Command(im.command())
 	r.Component(cancelPrefix, im.cancel)
 	r.Component(savePresetPrefix, im.askPresetName)

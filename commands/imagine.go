@@ -19,7 +19,6 @@ import (
 type imagineCmd struct {
 	deps    *Deps
 	planner *imagine.Planner
-	jobs    *jobs
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -47,35 +47,6 @@ type job struct {
 	cutOff sync.Once // the "cut off by a restart" message, sent once
 }
 
-// jobs remembers recent jobs by id, for the buttons on their messages.
-type jobs struct {
-	mu   sync.Mutex
-	byID map[string]*job
-	// order keeps insertion order so the oldest are forgotten first.
-	order []string
-}
-
-const keepJobs = 500
-
-func newJobs() *jobs { return &jobs{byID: map[string]*job{}} }
-
-func (j *jobs) add(x *job) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.byID[x.id] = x
-	j.order = append(j.order, x.id)
-	if len(j.order) > keepJobs {
-		delete(j.byID, j.order[0])
-		j.order = j.order[1:]
-	}
-}
-
-func (j *jobs) get(id string) *job {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.byID[id]
-}
-
 // enqueue submits the request, answers with the job's place in line, and
 // from then on the job edits that answer itself.
 func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
@@ -100,7 +71,6 @@ func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
 	}
 	first, shown := im.render(x), x.version
 	x.mu.Unlock()
-	im.jobs.add(x)
 	err = c.Reply(first)
 	x.mu.Lock()
 	x.unposted = err != nil

@@ -22,10 +22,12 @@ const maxRequestBytes = 25<<20 - 256<<10
 func (im *imagineCmd) postResult(x *job) {
 	x.mu.Lock()
 	res, took := x.result, x.took
-	// The job stays remembered for its "Save as preset" button, which needs
-	// only its request: let the images go once posted.
-	x.result = nil
 	x.mu.Unlock()
+	// Kept before the button appears, so that it works at once and after a
+	// restart; without it the button says the result is too old.
+	if err := im.deps.Results.SaveResult(x.id, presetOptions(x.req, im.deps.Servers)); err != nil {
+		x.c.Log.Error("could not keep the result's settings", "job", x.id, "err", err)
+	}
 	images := res.Images
 	if want := x.req.Options.Count; want > 0 && len(images) > want {
 		images = images[:want] // Forge may append extra images (grids, masks)

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -8,6 +9,8 @@ import (
 
 	"lorabot/bot"
 	"lorabot/gen"
+	"lorabot/imagine"
+	"lorabot/store"
 )
 
 const savePresetPrefix = "savepreset"
@@ -20,19 +23,19 @@ func savePresetButton(jobID string) discordgo.Button {
 // asks for the name. Anyone may save a result's settings into their own
 // presets; nobody else's presets change.
 func (im *imagineCmd) askPresetName(c *bot.Ctx, jobID string) error {
-	if im.jobs.get(jobID) == nil {
-		return bot.Failf("This result is too old to save (the bot restarted since); use /preset save with its settings instead.")
+	if _, err := im.deps.Results.Result(jobID); err != nil {
+		return resultRefusal(err)
 	}
 	return c.Modal(savePresetPrefix+":"+jobID, "Save as preset", discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.TextInput{CustomID: "name", Label: "Preset name", Style: discordgo.TextInputShort, Required: true, MinLength: 1, MaxLength: gen.MaxPresetNameLen, Placeholder: "e.g. pixel castles"},
 	}})
 }
 
-// savePreset serves the form: the job's settings become the caller's preset.
+// savePreset serves the form: the result's settings become the caller's preset.
 func (im *imagineCmd) savePreset(c *bot.Ctx, jobID string) error {
-	x := im.jobs.get(jobID)
-	if x == nil {
-		return bot.Failf("This result is too old to save (the bot restarted since); use /preset save with its settings instead.")
+	o, err := im.deps.Results.Result(jobID)
+	if err != nil {
+		return resultRefusal(err)
 	}
 	var name string
 	for _, row := range c.I.ModalSubmitData().Components {
@@ -44,42 +47,46 @@ func (im *imagineCmd) savePreset(c *bot.Ctx, jobID string) error {
 			}
 		}
 	}
-	p, dropped := presetFromRequest(x)
-	p.Name = name
-	if x.req.Sampler != "" {
-		// What the job really used, spelt as the servers do, not as typed.
-		p.Options.Sampler = samplerSpelling(im.deps.Servers, x.req.Sampler, x.req.Scheduler)
-	}
+	p := gen.Preset{Name: name, Options: o}
 	if err := im.deps.Presets.SavePreset(c.UserID(), p); err != nil {
 		return presetRefusal(err, name)
 	}
 	if saved, err := im.deps.Presets.Preset(c.UserID(), name); err == nil {
 		p = saved
 	}
-	name = p.Name
-	msg := fmt.Sprintf("Saved as your preset **%s**. Use it with `/imagine preset:%s`.", name, name)
-	if dropped > 0 {
-		msg += fmt.Sprintf(" (A preset holds %d LoRAs; the last %d were left out.)", gen.LoRASlots, dropped)
-	}
+	msg := fmt.Sprintf("Saved as your preset **%s**. Use it with `/imagine preset:%s`.", p.Name, p.Name)
 	return c.Reply(bot.Message{Content: msg, Embeds: []*discordgo.MessageEmbed{presetEmbed(p, false)}, Ephemeral: true})
 }
 
-// presetFromRequest keeps what a preset holds: the LoRAs with the weights
-// really used (typed tags included), the preset's prompt prefix, negative,
-// checkpoint, sampler, steps, cfg and size — not the user's own prompt,
-// which a preset is meant to be combined with.
-func presetFromRequest(x *job) (gen.Preset, int) {
-	r := x.req
+func resultRefusal(err error) error {
+	if errors.Is(err, gen.ErrResultNotFound) {
+		return bot.Failf("This result is too old to save (only the last %d are kept); use /preset save with its settings instead.", store.KeepResults)
+	}
+	return err
+}
+
+// presetOptions keeps what a preset holds of a job: the LoRAs with the
+// weights really used (typed tags included; beyond the preset's slots as
+// tags in its prompt), the preset's prompt prefix, negative, checkpoint,
+// sampler as the servers spell it, steps, cfg and size — not the user's own
+// prompt, which a preset is meant to be combined with.
+func presetOptions(r *imagine.Request, servers *imagine.Servers) gen.Options {
 	o := r.Options.ForPreset()
 	o.Prompt = r.PresetPrompt
 	o.LoRAs = [gen.LoRASlots]gen.LoRAChoice{}
-	dropped := 0
-	for i, a := range r.Prompt.LoRAs {
-		if i >= gen.LoRASlots {
-			dropped++
-			continue
+	slot := 0
+	for _, a := range r.Prompt.LoRAs {
+		// A slot holds a name and one weight; a tag with separate UNet or
+		// dyn weights, or one past the slots, stays a tag in the prompt.
+		if slot < gen.LoRASlots && a.Tag == a.LoRA.Tag(a.Weight) {
+			o.LoRAs[slot] = gen.LoRAChoice{Name: a.LoRA.Name, Weight: ptr(a.Weight)}
+			slot++
+		} else if !strings.Contains(o.Prompt, a.Tag) {
+			o.Prompt = strings.TrimSpace(o.Prompt + " " + a.Tag)
 		}
-		o.LoRAs[i] = gen.LoRAChoice{Name: a.LoRA.Name, Weight: ptr(a.Weight)}
 	}
-	return gen.Preset{Options: o}, dropped
+	if r.Sampler != "" {
+		o.Sampler = samplerSpelling(servers, r.Sampler, r.Scheduler)
+	}
+	return o
 }

@@ -641,10 +641,20 @@ func TestPresetsSurviveRestart(t *testing.T) {
 	if cb := e.presetCmd(alice, "import", discordtest.String("code", code[1])); !strings.Contains(cb.Content, "Bob's") {
 		t.Errorf("a share code from before the restart: %+v", cb)
 	}
-	// A result from before the restart can no longer be saved, and says so.
+	// A result from before the restart can still be saved as a preset.
 	btn, ok := before.FindButton("Save as preset")
 	if !ok {
 		t.Fatal("no Save as preset button")
 	}
-	refused(t, "old result", e.response(e.dc.ClickButton(before, btn.CustomID, alice)), "/preset save")
+	modal := e.dc.ClickButton(before, btn.CustomID, bob)
+	if cb := e.response(modal); cb.Type != discordgo.InteractionResponseModal {
+		t.Fatalf("the Save button of a result from before the restart should open the form, got %+v", cb)
+	}
+	cb := e.response(e.dc.SubmitModal(modal, map[string]string{"name": "From Before"}, bob))
+	if !cb.Ephemeral() || !strings.Contains(cb.Content, "From Before") {
+		t.Errorf("saving a result from before the restart: %+v", cb)
+	}
+	if got := e.imaginePresetChoices(bob, "from"); strings.Join(got, "|") != "From Before" {
+		t.Errorf("bob's presets after saving the old result: %q", got)
+	}
 }

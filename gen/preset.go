@@ -16,7 +16,18 @@ var (
 	ErrPresetName     = errors.New("invalid preset name")
 	ErrShareNotFound  = errors.New("share code not found")
 	ErrPresetExists   = errors.New("preset already exists")
+	ErrResultNotFound = errors.New("result not found")
 )
+
+// ResultStore remembers the settings behind posted results, so that a
+// result's "Save as preset" button still works after the bot restarted.
+// Only recent results are kept.
+type ResultStore interface {
+	// SaveResult stores o (as a preset would keep it) under the job's ID.
+	SaveResult(id string, o Options) error
+	// Result returns what SaveResult stored, or ErrResultNotFound.
+	Result(id string) (Options, error)
+}
 
 // PresetStore keeps each user's presets. Every method acts on the presets of
 // the user it is given and no other: a user can neither read, use, replace

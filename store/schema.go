@@ -15,6 +15,8 @@ import (
 //	             "default" → folded name of the default preset
 //	"shares"   <code> → share record (JSON)
 //	"settings" <key> → raw value
+//	"results"  <job ID> → result record (JSON): the settings behind a posted image
+//	"resultseq" <big-endian sequence> → job ID, oldest first, for pruning
 //
 // A user's data lives in a bucket of its own, keyed by the raw user ID, so no
 // preset name — with "/" or anything else in it — can reach another user's.
@@ -23,6 +25,8 @@ var (
 	bucketUsers    = []byte("users")
 	bucketShares   = []byte("shares")
 	bucketSettings = []byte("settings")
+	bucketResults  = []byte("results")
+	bucketResSeq   = []byte("resultseq")
 	keySchema      = []byte("schema")
 	bucketPresets  = []byte("presets") // inside a user's bucket
 	keyDefault     = []byte("default") // inside a user's bucket
@@ -113,7 +117,7 @@ func readVersion(tx *bolt.Tx) (version int, fresh bool, err error) {
 
 // topBuckets are the buckets every version 1 file has. A bucket added later
 // without a change of record shape goes here, not into a migration.
-var topBuckets = [][]byte{bucketMeta, bucketUsers, bucketShares, bucketSettings}
+var topBuckets = [][]byte{bucketMeta, bucketUsers, bucketShares, bucketSettings, bucketResults, bucketResSeq}
 
 func hasBuckets(tx *bolt.Tx) bool {
 	for _, name := range topBuckets {
