@@ -99,9 +99,8 @@ func a1111Fix(err error) string {
 }
 
 func userText(err error) string {
-	var um interface{ UserMessage() string }
-	if errors.As(err, &um) {
-		return um.UserMessage()
+	if msg, ok := bot.UserMessage(err); ok {
+		return msg
 	}
 	return err.Error()
 }

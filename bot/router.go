@@ -37,8 +37,18 @@ func (e *UserError) UserMessage() string { return e.Msg }
 func Failf(format string, a ...any) error { return &UserError{fmt.Sprintf(format, a...)} }
 
 // userMessager is any error that carries its own sentence for the user
-// (UserError, a1111.Error, ...).
+// (UserError, a1111.Error, gen.InputError, prompt.Error, lora.NotFoundError).
 type userMessager interface{ UserMessage() string }
+
+// UserMessage finds the sentence for the user in err's chain; ok is false
+// for errors that are the bot's own business (those are only logged).
+func UserMessage(err error) (msg string, ok bool) {
+	var um userMessager
+	if errors.As(err, &um) {
+		return um.UserMessage(), true
+	}
+	return "", false
+}
 
 // DefaultWatchdogDelay is when the router answers for a handler that has
 // not: Discord drops interactions not answered within 3 seconds.
@@ -141,10 +151,9 @@ func (r *Router) Dispatch(c *Ctx) {
 		log.Info("interaction answered by the watchdog", attrs...)
 		return
 	}
-	var um userMessager
-	if errors.As(err, &um) {
+	if msg, ok := UserMessage(err); ok {
 		log.Info("interaction refused", append(attrs, "reason", err.Error())...)
-		r.tell(c, um.UserMessage())
+		r.tell(c, msg)
 		return
 	}
 	log.Error("interaction failed", append(attrs, "err", err)...)

@@ -5,7 +5,6 @@
 package commands
 
 import (
-	"errors"
 	"log/slog"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"lorabot/gen"
 	"lorabot/imagine"
 	"lorabot/lora"
-	"lorabot/prompt"
 	"lorabot/queue"
 	"lorabot/throttle"
 )
@@ -55,30 +53,4 @@ func Register(r *bot.Router, d *Deps) {
 	lc := &lorasCmd{deps: d}
 	r.Command(lc.command())
 	r.Component(lorasPagePrefix, lc.turnPage)
-}
-
-// refusal turns a domain error meant for the user into a bot.UserError, and
-// leaves other errors as they are (the router logs those).
-func refusal(err error) error {
-	if err == nil {
-		return nil
-	}
-	var um interface{ UserMessage() string }
-	if errors.As(err, &um) {
-		return err
-	}
-	var (
-		in *gen.InputError
-		pe *prompt.Error
-		nf *lora.NotFoundError
-	)
-	switch {
-	case errors.As(err, &in):
-		return &bot.UserError{Msg: in.Msg}
-	case errors.As(err, &pe):
-		return &bot.UserError{Msg: pe.Msg}
-	case errors.As(err, &nf):
-		return &bot.UserError{Msg: nf.Error()}
-	}
-	return err
 }

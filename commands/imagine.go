@@ -125,7 +125,7 @@ func (im *imagineCmd) handle(c *bot.Ctx) error {
 	a := c.Args()
 	o, err := readGeneration(a)
 	if err != nil {
-		return refusal(err)
+		return err
 	}
 	if strings.TrimSpace(o.Prompt) == "" {
 		return bot.Failf("Write a prompt: what should the image show?")
@@ -142,7 +142,7 @@ func (im *imagineCmd) handle(c *bot.Ctx) error {
 	presetName, _ := a.String("preset")
 	req, err := im.planner.Plan(c.UserID(), o, presetName)
 	if err != nil {
-		return refusal(err)
+		return err
 	}
 	return im.enqueue(c, req)
 }

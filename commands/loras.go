@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -62,7 +61,7 @@ func (l *lorasCmd) handle(c *bot.Ctx) error {
 		name, _ := a.String("name")
 		lr, err := l.deps.Catalog.Index().Resolve(name)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
 		return c.Reply(bot.Message{Embeds: []*discordgo.MessageEmbed{loraEmbed(lr)}, Ephemeral: true})
 	case "refresh":
@@ -103,9 +102,8 @@ func (l *lorasCmd) refresh() string {
 
 // userText is the sentence of an error meant for users, else a generic one.
 func userText(err error) string {
-	var um interface{ UserMessage() string }
-	if errors.As(err, &um) {
-		return um.UserMessage()
+	if msg, ok := bot.UserMessage(err); ok {
+		return msg
 	}
 	return "the image server could not be reached."
 }

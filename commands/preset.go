@@ -59,7 +59,7 @@ func (p *presetCmd) handle(c *bot.Ctx) error {
 	case "save":
 		o, err := readGeneration(a)
 		if err != nil {
-			return refusal(err)
+			return err
 		}
 		pr, err := p.save(user, name, o)
 		if err != nil {
@@ -136,7 +136,7 @@ func (p *presetCmd) save(user, name string, o gen.Options) (gen.Preset, error) {
 		}
 		l, err := idx.Resolve(c.Name)
 		if err != nil {
-			return gen.Preset{}, refusal(err)
+			return gen.Preset{}, err
 		}
 		if c.Weight != nil && (*c.Weight < -2 || *c.Weight > 2) {
 			return gen.Preset{}, bot.Failf("The weight of %s must be from -2 to 2; you gave %s.", l.Name, lora.FormatWeight(*c.Weight))
@@ -146,14 +146,14 @@ func (p *presetCmd) save(user, name string, o gen.Options) (gen.Preset, error) {
 	if o.Checkpoint != "" {
 		m, err := p.deps.Servers.ResolveCheckpoint(o.Checkpoint)
 		if err != nil {
-			return gen.Preset{}, refusal(err)
+			return gen.Preset{}, err
 		}
 		o.Checkpoint = m.Title
 	}
 	if o.Sampler != "" {
 		sm, sc, err := p.deps.Servers.ResolveSampler(o.Sampler)
 		if err != nil {
-			return gen.Preset{}, refusal(err)
+			return gen.Preset{}, err
 		}
 		o.Sampler = samplerSpelling(p.deps.Servers, sm, sc)
 	}
@@ -161,7 +161,7 @@ func (p *presetCmd) save(user, name string, o gen.Options) (gen.Preset, error) {
 	// LoRA names, weights, length), so a preset cannot be saved that every
 	// later /imagine would refuse.
 	if err := checkPresetPrompt(idx, o); err != nil {
-		return gen.Preset{}, refusal(err)
+		return gen.Preset{}, err
 	}
 	pr := gen.Preset{Name: name, Options: o.ForPreset()}
 	if err := p.deps.Presets.SavePreset(user, pr); err != nil {

@@ -28,6 +28,9 @@ type InputError struct{ Msg string }
 
 func (e *InputError) Error() string { return e.Msg }
 
+// UserMessage is the sentence to show the user: the whole message.
+func (e *InputError) UserMessage() string { return e.Msg }
+
 func inputErrorf(format string, a ...any) error { return &InputError{fmt.Sprintf(format, a...)} }
 
 // Size is an image size in pixels.

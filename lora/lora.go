@@ -78,6 +78,9 @@ type NotFoundError struct {
 	Ambiguous   bool
 }
 
+// UserMessage is the sentence to show the user: the whole message.
+func (e *NotFoundError) UserMessage() string { return e.Error() }
+
 func (e *NotFoundError) Error() string {
 	if e.Ambiguous {
 		return fmt.Sprintf("Several LoRAs match %q: %s. Pick one by its file name.", e.Query, strings.Join(e.Suggestions, ", "))

@@ -19,6 +19,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
+// UserMessage is the sentence to show the user: the whole message.
+func (e *Error) UserMessage() string { return e.Msg }
+
 func (e *Error) Unwrap() error { return e.Err }
 
 func errorf(format string, args ...any) *Error {
