@@ -1,13 +1,11 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 
 	"lorabot/bot"
 	"lorabot/bot/discordtest"
+	"lorabot/internal/testkit"
 )
 
 // These tests run a real bot.Bot (discordgo session, gateway, REST) against
@@ -30,7 +29,7 @@ type harness struct {
 	dc   *discordtest.Server
 	r    *bot.Router
 	b    *bot.Bot
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 	ctx  context.Context
 	// quit is closed when the test ends, before the bot closes, so that
 	// handlers blocked on a test's gate return.
@@ -47,24 +46,6 @@ type setup struct {
 	routes   func(h *harness, r *bot.Router)
 }
 
-// syncBuffer collects the bot's log lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // start opens a bot serving the routes s.routes adds, and waits until it
 // registered its commands. It closes when the test ends.
 func start(t *testing.T, s setup) *harness {
@@ -72,7 +53,7 @@ func start(t *testing.T, s setup) *harness {
 	if s.discord.HeartbeatInterval == 0 {
 		s.discord.HeartbeatInterval = 100 * time.Millisecond
 	}
-	h := &harness{t: t, logs: &syncBuffer{}, quit: make(chan struct{})}
+	h := &harness{t: t, logs: &testkit.LogBuffer{}, quit: make(chan struct{})}
 	h.dc = discordtest.New(t, s.discord)
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.r = bot.NewRouter(log)

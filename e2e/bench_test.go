@@ -38,6 +38,7 @@ import (
 	"lorabot/app"
 	"lorabot/bot/discordtest"
 	"lorabot/config"
+	"lorabot/internal/testkit"
 )
 
 // span is one txt2img as the fake A1111 served it: from the request's
@@ -120,9 +121,9 @@ func startFakes(b *testing.B, sd a1111test.Options) *benchFakes {
 
 // runBot runs app.Run in this process with production timings until the
 // benchmark ends.
-func (f *benchFakes) runBot(b *testing.B, maxPerUser int) *syncBuffer {
+func (f *benchFakes) runBot(b *testing.B, maxPerUser int) *testkit.LogBuffer {
 	b.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	cfg := config.Config{
 		DiscordToken:    f.dc.Token(),
 		GuildID:         discordtest.DefaultGuildID,
@@ -279,7 +280,7 @@ func BenchmarkUpload4x1024(b *testing.B) {
 	bin := buildBot(b)
 	f := startFakes(b, a1111test.Options{StepTime: time.Millisecond, NoisyImages: true})
 	dir := b.TempDir()
-	var stderr syncBuffer
+	var stderr testkit.LogBuffer
 	cmd := exec.Command(bin)
 	cmd.Dir = dir // no .env there
 	cmd.Env = append(os.Environ(),

@@ -12,12 +12,13 @@ import (
 
 	"lorabot/a1111/a1111test"
 	"lorabot/bot/discordtest"
+	"lorabot/internal/testkit"
 )
 
 // proc is one run of the built lorabot binary.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr syncBuffer
+	stdout, stderr testkit.LogBuffer
 	done           chan struct{}
 	err            error
 }

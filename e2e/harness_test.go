@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"lorabot/app"
 	"lorabot/bot/discordtest"
 	"lorabot/config"
+	"lorabot/internal/testkit"
 )
 
 // wait bounds every wait in these tests: long enough for a loaded 2-core CI
@@ -33,7 +33,7 @@ type env struct {
 	sd   *a1111test.Server
 	cfg  config.Config
 	tm   app.Timings
-	logs *syncBuffer
+	logs *testkit.LogBuffer
 
 	stop func()
 }
@@ -46,24 +46,6 @@ type setup struct {
 	dbPath  string
 }
 
-// syncBuffer collects the bot's log lines for checks (no secret in them).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func start(t *testing.T, s setup) *env {
 	t.Helper()
 	if s.discord.HeartbeatInterval == 0 {
@@ -72,7 +54,7 @@ func start(t *testing.T, s setup) *env {
 	if s.a1111.StepTime == 0 {
 		s.a1111.StepTime = time.Millisecond
 	}
-	e := &env{t: t, logs: &syncBuffer{}}
+	e := &env{t: t, logs: &testkit.LogBuffer{}}
 	e.dc = discordtest.New(t, s.discord)
 	e.sd = a1111test.Start(t, s.a1111)
 	if s.dbPath == "" {

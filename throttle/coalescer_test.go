@@ -12,19 +12,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"lorabot/internal/testkit"
 )
 
 const waitLimit = 10 * time.Second
 
 func recv[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitLimit):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
+	return testkit.Recv(t, ch, waitLimit, what)
 }
 
 // runs records updates as "key=value@offset" (offset from the fake clock's
