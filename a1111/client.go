@@ -111,16 +111,20 @@ func parseServerURL(rawURL string) (*url.URL, error) {
 		// the inner reason, and only when it cannot hold the userinfo.
 		reason := "it cannot be parsed"
 		var ue *url.Error
-		if errors.As(err, &ue) && !strings.Contains(ue.Err.Error(), "@") {
+		// With a user:pass, the parser's reason may quote a piece of the
+		// password (`invalid port ":s3cr"`): say nothing more then.
+		if userinfo(raw) != "" {
+			reason = "check it, and percent-encode / ? # @ in the password"
+		} else if errors.As(err, &ue) {
 			reason = ue.Err.Error()
-			if ui := userinfo(raw); ui != "" {
-				reason = strings.ReplaceAll(reason, ui, "***")
-			}
 		}
 		return nil, bad("%q is not a valid URL: %s", shown, reason)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, bad("%q must start with http:// or https://", shown)
+	}
+	if ui := userinfo(raw); ui != "" && !sameUserinfo(u, ui) {
+		return nil, bad("%q has an @ that is not after its user:pass; percent-encode / ? # @ in the password", shown)
 	}
 	if u.Hostname() == "" {
 		return nil, bad("%q has no host", shown)
@@ -140,13 +144,25 @@ func userinfo(raw string) string {
 	if !ok {
 		rest = raw
 	}
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		rest = rest[:i]
-	}
+	// Up to the last "@" of the whole string: a password may hold "/", "?"
+	// or "#" that a parser would take for the path, and must still be hidden.
 	if i := strings.LastIndex(rest, "@"); i >= 0 {
 		return rest[:i]
 	}
 	return ""
+}
+
+// sameUserinfo reports whether the parser read exactly ui as the userinfo;
+// if not, an "@" sits in the path, query or fragment.
+func sameUserinfo(u *url.URL, ui string) bool {
+	if u.User == nil {
+		return false
+	}
+	user, pass, hasPass := strings.Cut(ui, ":")
+	du, err1 := url.PathUnescape(user)
+	dp, err2 := url.PathUnescape(pass)
+	p, ok := u.User.Password()
+	return err1 == nil && err2 == nil && du == u.User.Username() && dp == p && ok == hasPass
 }
 
 // redactURL replaces the userinfo of a raw URL with "***" for messages.

@@ -85,6 +85,12 @@ func TestNewParsesURL(t *testing.T) {
 		{"http://" + user + ":" + secret + "@host:notaport", "not a valid URL"},
 		{"http://" + user + ":" + secret + "@ho st:7860", "not a valid URL"},
 		{"http://host:7860/?x=1", "query"},
+		// Passwords with characters a parser takes for the path, query or
+		// fragment, or for the port: the password must not show.
+		{"http://" + user + ":pa/" + secret + "@host:7860", "percent-encode"},
+		{"http://" + user + ":1234/" + secret + "@host", "percent-encode"},
+		{"http://" + user + ":" + secret + "?x@host:1", "percent-encode"},
+		{"http://" + user + ":" + secret + "#x@host:1", "percent-encode"},
 	}
 	for _, b := range bad {
 		_, err := a1111.New(b.in, a1111.Options{})
@@ -93,6 +99,9 @@ func TestNewParsesURL(t *testing.T) {
 			continue
 		}
 		e := asError(t, err, a1111.KindConfig)
+		if strings.Contains(e.Error(), secret) || strings.Contains(e.UserMessage(), secret) {
+			t.Errorf("New(%q) error shows the password: %q", b.in, e.Error())
+		}
 		if !strings.Contains(e.Error(), b.says) || !strings.Contains(e.UserMessage(), b.says) {
 			t.Errorf("New(%q) error %q / %q does not say %q", b.in, e.Error(), e.UserMessage(), b.says)
 		}

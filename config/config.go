@@ -3,11 +3,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"lorabot/a1111"
 )
 
 // Config is every setting, checked. A Config that Load returned without error
@@ -87,6 +90,11 @@ func Load(getenv func(string) string) (Config, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return c, &Error{"A1111_URL", fmt.Sprintf("%q is not an http(s) URL like %s", Redact(raw), DefaultA1111URL)}
 		}
+		// The client's own checks (an "@" outside user:pass, a query...),
+		// so that nothing starts with a URL it would refuse.
+		if _, err := a1111.New(raw, a1111.Options{}); err != nil {
+			return c, &Error{"A1111_URL", userSentence(err)}
+		}
 		c.A1111URLs = append(c.A1111URLs, raw)
 	}
 	if len(c.A1111URLs) == 0 {
@@ -113,18 +121,25 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// Redact hides the password of a URL (and anything that does not parse), for
-// messages and logs.
+// Redact hides the user:pass of a URL for messages and logs: everything
+// between "://" and the last "@", so a password holding "/", "?" or "#"
+// stays hidden too.
 func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.LastIndex(raw, "@"); i >= 0 {
-			return "…@" + raw[i+1:]
-		}
+	i := strings.LastIndex(raw, "@")
+	if i < 0 {
 		return raw
 	}
-	if u.User != nil {
-		u.User = url.UserPassword(u.User.Username(), "xxx")
+	start := 0
+	if j := strings.Index(raw, "://"); j >= 0 && j < i {
+		start = j + 3
 	}
-	return u.String()
+	return raw[:start] + "***" + raw[i:]
+}
+
+func userSentence(err error) string {
+	var ae *a1111.Error
+	if errors.As(err, &ae) {
+		return strings.TrimSuffix(ae.UserMessage(), ".")
+	}
+	return "is not a usable URL"
 }
