@@ -126,20 +126,20 @@ func (p *presetCmd) handle(c *bot.Ctx) error {
 // save checks the settings like /imagine would, stores the LoRAs under their
 // file names (so a renamed alias does not break the preset), and saves.
 func (p *presetCmd) save(user, name string, o gen.Options) (gen.Preset, error) {
+	if err := o.CheckSlots(); err != nil {
+		return gen.Preset{}, err
+	}
 	idx := p.deps.Catalog.Index()
 	for i, c := range o.LoRAs {
 		if c.Name == "" {
-			if c.Weight != nil {
-				return gen.Preset{}, bot.Failf("%s was given without %s: pick a LoRA for it.", gen.SlotOption("weight", i), gen.SlotOption("lora", i))
-			}
 			continue
 		}
 		l, err := idx.Resolve(c.Name)
 		if err != nil {
 			return gen.Preset{}, err
 		}
-		if c.Weight != nil && (*c.Weight < -2 || *c.Weight > 2) {
-			return gen.Preset{}, bot.Failf("The weight of %s must be from -2 to 2; you gave %s.", l.Name, lora.FormatWeight(*c.Weight))
+		if c.Weight != nil && !(*c.Weight >= prompt.MinWeight && *c.Weight <= prompt.MaxWeight) {
+			return gen.Preset{}, bot.Failf("The weight of %s must be from %g to %g; you gave %g.", l.Name, prompt.MinWeight, prompt.MaxWeight, *c.Weight)
 		}
 		o.LoRAs[i].Name = l.Name
 	}

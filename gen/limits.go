@@ -128,6 +128,11 @@ func (o Options) Validate() error {
 	if err := (Size{o.Width, o.Height}).check(); err != nil {
 		return err
 	}
+	return o.CheckSlots()
+}
+
+// CheckSlots refuses a weight given for a LoRA slot that holds no LoRA.
+func (o Options) CheckSlots() error {
 	for i, c := range o.LoRAs {
 		if c.Name == "" && c.Weight != nil {
 			return inputErrorf("%s was given without %s: pick a LoRA for it.", SlotOption("weight", i), SlotOption("lora", i))

@@ -37,8 +37,9 @@ type Options struct {
 }
 
 // Over returns o laid over base: every field set in o wins, the rest comes
-// from base. Prompt is the exception: it is not merged here, because the
-// preset's prompt and the user's prompt are both kept (see Request).
+// from base. Prompt is the exception and stays base's: the preset's prompt
+// and the user's prompt are both kept, one before the other (see package
+// imagine).
 func (o Options) Over(base Options) Options {
 	out := base
 	str := func(dst *string, v string) {
@@ -46,14 +47,14 @@ func (o Options) Over(base Options) Options {
 			*dst = v
 		}
 	}
-	str(&out.Prompt, o.Prompt)
 	str(&out.Negative, o.Negative)
 	str(&out.Checkpoint, o.Checkpoint)
 	str(&out.Sampler, o.Sampler)
 	for i, c := range o.LoRAs {
 		if c.Name != "" {
 			out.LoRAs[i] = c
-		} else if c.Weight != nil && out.LoRAs[i].Name != "" {
+		} else if c.Weight != nil {
+			// Re-weights base's LoRA; with none there, Validate refuses it.
 			out.LoRAs[i].Weight = c.Weight
 		}
 	}

@@ -83,11 +83,9 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 	}
 
 	merged := cmd.Over(preset.Options)
-	merged.Prompt = cmd.Prompt
-	for i, c := range cmd.LoRAs {
-		if c.Name == "" && c.Weight != nil && merged.LoRAs[i].Name == "" {
-			return nil, &gen.InputError{Msg: fmt.Sprintf("%s was given without %s: pick a LoRA for it.", gen.SlotOption("weight", i), gen.SlotOption("lora", i))}
-		}
+	merged.Prompt = cmd.Prompt // the preset's goes in front of it, in prompt.Build
+	if err := merged.CheckSlots(); err != nil {
+		return nil, err
 	}
 	r := &Request{User: user, Options: merged}
 	if hasPreset {

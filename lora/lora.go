@@ -5,6 +5,8 @@ package lora
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -55,10 +57,10 @@ func (l LoRA) Tag(w float64) string {
 	return fmt.Sprintf("<lora:%s:%s>", l.Name, FormatWeight(w))
 }
 
-// FormatWeight writes a weight short: 0.7, 1, 1.25, -0.5.
+// FormatWeight writes a weight short: 0.7, 1, 1.25, 0.125, -0.5. Three
+// decimals are kept, finer than anyone tunes a LoRA.
 func FormatWeight(w float64) string {
-	s := fmt.Sprintf("%.2f", w)
-	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	s := strconv.FormatFloat(math.Round(w*1000)/1000, 'f', -1, 64)
 	if s == "-0" {
 		s = "0"
 	}

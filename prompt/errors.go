@@ -49,6 +49,16 @@ func notFound(value, where string, err error) error {
 		return fmt.Errorf("prompt: resolve LoRA %q: %w", value, err)
 	}
 	var b strings.Builder
+	if nf.Ambiguous {
+		// Several LoRAs share that alias: they exist, the name just does
+		// not pick one.
+		fmt.Fprintf(&b, "Several LoRAs match %q", quote(value))
+		if where != "" {
+			fmt.Fprintf(&b, " (%s)", where)
+		}
+		fmt.Fprintf(&b, ": %s; pick one by its file name.", strings.Join(nf.Suggestions, ", "))
+		return &Error{Msg: b.String(), Err: err}
+	}
 	fmt.Fprintf(&b, "No LoRA is called %q", quote(value))
 	if where != "" {
 		fmt.Fprintf(&b, " (%s)", where)
