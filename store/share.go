@@ -32,8 +32,13 @@ type shareRecord struct {
 	Created time.Time  `json:"created"`
 }
 
-// SharePreset returns a new code that anyone can import. The code holds a
-// copy of the preset as it is now; every call makes a new code.
+// MaxSharesPerUser bounds the share codes one user keeps; sharing one more
+// retires their oldest code, so the file cannot grow without end.
+const MaxSharesPerUser = 50
+
+// SharePreset returns a code that anyone can import. The code holds a copy
+// of the preset as it is now; sharing the same unchanged preset again gives
+// the same code.
 func (db *DB) SharePreset(user, name string) (string, error) {
 	if err := checkUser(user); err != nil {
 		return "", fmt.Errorf("share preset: %w", err)
@@ -44,11 +49,24 @@ func (db *DB) SharePreset(user, name string) (string, error) {
 		if err != nil {
 			return err
 		}
+		shares := tx.Bucket(bucketShares)
+		same, oldest, n, err := ownShares(shares, user, p)
+		if err != nil {
+			return err
+		}
+		if same != "" {
+			code = same // the preset is unchanged since it was last shared
+			return nil
+		}
+		if n >= MaxSharesPerUser {
+			if err := shares.Delete([]byte(oldest)); err != nil {
+				return err
+			}
+		}
 		raw, err := json.Marshal(shareRecord{Owner: user, Preset: p, Created: time.Now().UTC()})
 		if err != nil {
 			return fmt.Errorf("encode share: %w", err)
 		}
-		shares := tx.Bucket(bucketShares)
 		for range shareTries {
 			c := newShareCode()
 			if shares.Get([]byte(c)) == nil {
@@ -146,4 +164,30 @@ func decodeShare(code, raw []byte) (shareRecord, error) {
 		return shareRecord{}, fmt.Errorf("decode share record %q: %w", code, err)
 	}
 	return rec, nil
+}
+
+// ownShares scans the shares for user's: the code of one holding exactly p,
+// the oldest code, and how many there are. Sharing is rare, so a scan is
+// cheaper than keeping an index in step.
+func ownShares(shares *bolt.Bucket, user string, p gen.Preset) (same, oldest string, n int, err error) {
+	want, err := json.Marshal(p)
+	if err != nil {
+		return "", "", 0, fmt.Errorf("encode preset: %w", err)
+	}
+	var oldestAt time.Time
+	err = shares.ForEach(func(k, v []byte) error {
+		r, err := decodeShare(k, v)
+		if err != nil || r.Owner != user {
+			return nil // a torn record is Check's business, not sharing's
+		}
+		n++
+		if got, _ := json.Marshal(r.Preset); same == "" && string(got) == string(want) {
+			same = string(k)
+		}
+		if oldest == "" || r.Created.Before(oldestAt) {
+			oldest, oldestAt = string(k), r.Created
+		}
+		return nil
+	})
+	return same, oldest, n, err
 }

@@ -109,11 +109,13 @@ func TestImportRules(t *testing.T) {
 
 func TestShareCodesAreDistinct(t *testing.T) {
 	db := openTemp(t)
-	if err := db.SavePreset("111", gen.Preset{Name: "p"}); err != nil {
-		t.Fatal(err)
-	}
 	seen := map[string]bool{}
-	for range 200 {
+	var first string
+	for i := range 200 {
+		// A changed preset gets a new code.
+		if err := db.SavePreset("111", gen.Preset{Name: "p", Options: gen.Options{Steps: i + 1}}); err != nil {
+			t.Fatal(err)
+		}
 		code, err := db.SharePreset("111", "p")
 		if err != nil {
 			t.Fatal(err)
@@ -122,5 +124,33 @@ func TestShareCodesAreDistinct(t *testing.T) {
 			t.Fatalf("code %s handed out twice", code)
 		}
 		seen[code] = true
+		if i == 0 {
+			first = code
+		}
+	}
+	// Only the newest MaxSharesPerUser codes are kept.
+	if _, err := db.ImportPreset("222", first, "old"); !errors.Is(err, gen.ErrShareNotFound) {
+		t.Errorf("the oldest of 200 codes should be retired past %d, got %v", MaxSharesPerUser, err)
+	}
+}
+
+func TestSharingAnUnchangedPresetGivesTheSameCode(t *testing.T) {
+	db := openTemp(t)
+	if err := db.SavePreset("111", gen.Preset{Name: "p", Options: gen.Options{Steps: 9}}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.SharePreset("111", "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.SharePreset("111", "P")
+	if err != nil || a != b {
+		t.Errorf("an unchanged preset shared twice: %q then %q (%v)", a, b, err)
+	}
+	if err := db.SavePreset("222", gen.Preset{Name: "p", Options: gen.Options{Steps: 9}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := db.SharePreset("222", "p"); err != nil || c == a {
+		t.Errorf("another user's identical preset must get its own code: %q %v", c, err)
 	}
 }
