@@ -67,6 +67,16 @@ func (c *Client) Generate(ctx context.Context, req Txt2ImgRequest, every time.Du
 		}
 		return a.res, nil
 	case <-limitCtx.Done():
+		// The answer may have come at the same moment: select picks either
+		// at random, and finished images must not be thrown away.
+		select {
+		case a := <-done:
+			if a.err == nil {
+				return a.res, nil
+			}
+			done <- a // put it back for interruptUntil
+		default:
+		}
 	}
 	stopPolling()
 	e := c.ctxErr(limitCtx, route)

@@ -14,8 +14,10 @@
 //   - Every job hears about itself on its own goroutine, in order:
 //     OnPosition for each new place in line, OnPosition(0) right before Run,
 //     then Done exactly once. No callback is called with the scheduler's
-//     lock held, so callbacks may do network I/O or call back into the
-//     Scheduler.
+//     lock held, so callbacks may call back into the Scheduler. They should
+//     still return quickly (hand slow work such as a Discord edit to another
+//     goroutine): OnPosition(0) runs after the job was given its backend and
+//     before Run, so a slow one keeps that backend idle.
 //
 // The package knows nothing of Discord or HTTP: a job is a plain function
 // that is handed a context and a backend index.
