@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"lorabot/a1111"
@@ -44,7 +43,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	}
 	defer db.Close()
 
-	clients, err := Clients(cfg)
+	clients, err := Clients(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -111,10 +110,10 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 }
 
 // Clients makes one A1111 client per A1111_URL.
-func Clients(cfg config.Config) ([]*a1111.Client, error) {
+func Clients(cfg config.Config, log *slog.Logger) ([]*a1111.Client, error) {
 	var clients []*a1111.Client
 	for _, u := range cfg.A1111URLs {
-		c, err := a1111.New(u, a1111.Options{HTTPClient: &http.Client{}, GenerateTimeout: cfg.A1111Timeout})
+		c, err := a1111.New(u, a1111.Options{GenerateTimeout: cfg.A1111Timeout, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("A1111_URL: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func InviteURL(appID string) string {
 func Check(ctx context.Context, cfg config.Config, out io.Writer) error {
 	ok := true
 	fmt.Fprintln(out, "✓ settings are valid")
-	clients, err := Clients(cfg)
+	clients, err := Clients(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}

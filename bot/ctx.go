@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -106,7 +107,7 @@ func (c *Ctx) TokenValid() bool {
 
 func (c *Ctx) respond(r *discordgo.InteractionResponse) error {
 	if err := c.Session.InteractionRespond(c.I, r); err != nil {
-		return fmt.Errorf("answer interaction %s (type %d): %w", c.I.ID, r.Type, err)
+		return fmt.Errorf("answer interaction %s (type %d): %w", c.I.ID, r.Type, scrub(err))
 	}
 	c.answered = time.Now()
 	return nil
@@ -242,7 +243,7 @@ func (c *Ctx) edit(m Message, opts ...discordgo.RequestOption) (*discordgo.Messa
 	e.AllowedMentions = mentions(m)
 	msg, err := c.Session.InteractionResponseEdit(c.I, e, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("edit reply to interaction %s: %w", c.I.ID, err)
+		return nil, fmt.Errorf("edit reply to interaction %s: %w", c.I.ID, scrub(err))
 	}
 	return msg, nil
 }
@@ -262,7 +263,7 @@ func (c *Ctx) followup(m Message) (*discordgo.Message, error) {
 	}
 	msg, err := c.Session.FollowupMessageCreate(c.I, true, p)
 	if err != nil {
-		return nil, fmt.Errorf("follow up interaction %s: %w", c.I.ID, err)
+		return nil, fmt.Errorf("follow up interaction %s: %w", c.I.ID, scrub(err))
 	}
 	return msg, nil
 }
@@ -315,7 +316,7 @@ func (c *Ctx) ChannelMessage(m Message) (*discordgo.Message, error) {
 		AllowedMentions: mentions(m),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("post in channel %s: %w", c.I.ChannelID, err)
+		return nil, fmt.Errorf("post in channel %s: %w", c.I.ChannelID, scrub(err))
 	}
 	return msg, nil
 }
@@ -337,4 +338,14 @@ func mentions(m Message) *discordgo.MessageAllowedMentions {
 		return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{discordgo.AllowedMentionTypeUsers}}
 	}
 	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+}
+
+// scrub drops the request URL from a transport error before it is logged:
+// interaction URLs carry the interaction's token in their path.
+func scrub(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s request failed: %w", ue.Op, ue.Err)
+	}
+	return err
 }

@@ -1,7 +1,9 @@
 package bot_test
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -266,4 +268,12 @@ func TestCtxReplies(t *testing.T) {
 			t.Errorf("no channel message for alice: %+v", h.publicMessages())
 		}
 	})
+}
+
+func TestScrubDropsTheTokenFromTransportErrors(t *testing.T) {
+	err := &url.Error{Op: "Patch", URL: "http://127.0.0.1:1/api/v9/webhooks/1/SECRET-TOKEN/messages/@original", Err: errors.New("connection refused")}
+	got := bot.ScrubForTest(err).Error()
+	if strings.Contains(got, "SECRET-TOKEN") || !strings.Contains(got, "connection refused") {
+		t.Errorf("scrubbed error %q", got)
+	}
 }

@@ -254,6 +254,10 @@ func (r *Router) tell(c *Ctx, msg string) {
 		_ = c.Choices(nil)
 		return
 	}
+	if r := []rune(msg); len(r) > MaxContentLen {
+		// A refusal quoting a very long value must still reach the user.
+		msg = string(r[:MaxContentLen-1]) + "…"
+	}
 	if err := c.Reply(Message{Content: msg, Ephemeral: true}); err != nil {
 		c.Log.Warn("could not tell the user", "err", err)
 	}

@@ -1,7 +1,9 @@
 package commands
 
 import (
+	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -41,6 +43,7 @@ func loraChoices(idx *lora.Index, typed string, prefer lora.Family) []*discordgo
 func presetChoices(store gen.PresetStore, user, typed string) []*discordgo.ApplicationCommandOptionChoice {
 	all, err := store.Presets(user)
 	if err != nil {
+		slog.Error("preset autocomplete: could not read presets", "user", user, "err", err)
 		return nil
 	}
 	var out []*discordgo.ApplicationCommandOptionChoice
@@ -55,7 +58,13 @@ func checkpointChoices(s *imagine.Servers, typed string) []*discordgo.Applicatio
 	var first, rest []*discordgo.ApplicationCommandOptionChoice
 	for _, m := range s.Checkpoints() {
 		t := strings.ToLower(m.Title)
-		c := choice(m.Title+" · "+gen.CheckpointFamily(m.Title).String(), m.Title)
+		// A value cut short would not resolve: long titles (sub-folders,
+		// hash) go by their model name, which ResolveCheckpoint also takes.
+		value := m.Title
+		if utf8.RuneCountInString(value) > bot.MaxChoiceLen {
+			value = m.ModelName
+		}
+		c := choice(m.Title+" · "+gen.CheckpointFamily(m.Title).String(), value)
 		switch {
 		case q == "" || strings.HasPrefix(t, q) || strings.HasPrefix(strings.ToLower(m.ModelName), q):
 			first = append(first, c)
@@ -69,7 +78,8 @@ func checkpointChoices(s *imagine.Servers, typed string) []*discordgo.Applicatio
 func samplerChoices(s *imagine.Servers, typed string) []*discordgo.ApplicationCommandOptionChoice {
 	q := strings.ToLower(strings.TrimSpace(typed))
 	var first, rest []*discordgo.ApplicationCommandOptionChoice
-	for _, sm := range s.Samplers() {
+	samplers := s.Samplers()
+	for _, sm := range samplers {
 		n := strings.ToLower(sm.Name)
 		c := choice(sm.Name, sm.Name)
 		switch {
@@ -83,7 +93,7 @@ func samplerChoices(s *imagine.Servers, typed string) []*discordgo.ApplicationCo
 	// scheduler; offer the popular pairs when the user types one.
 	if q != "" {
 		for _, sc := range s.Schedulers() {
-			for _, sm := range s.Samplers() {
+			for _, sm := range samplers {
 				full := sm.Name + " " + sc.Label
 				if sc.Label != "" && strings.HasPrefix(strings.ToLower(full), q) && len(first) < bot.MaxChoices {
 					first = append(first, choice(full, full))

@@ -48,7 +48,7 @@ func Register(r *bot.Router, d *Deps) {
 	r.Component(cancelPrefix, im.cancel)
 	r.Component(savePresetPrefix, im.askPresetName)
 	r.Modal(savePresetPrefix, im.savePreset)
-	pr := &presetCmd{deps: d}
+	pr := &presetCmd{deps: d, generation: im.autocomplete}
 	r.Command(pr.command())
 	lc := &lorasCmd{deps: d}
 	r.Command(lc.command())

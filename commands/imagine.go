@@ -34,17 +34,17 @@ func generationOptions(promptRequired bool) []*discordgo.ApplicationCommandOptio
 	return []*discordgo.ApplicationCommandOption{
 		{Type: str, Name: "prompt", Description: "What to draw", Required: promptRequired, MaxLength: prompt.MaxPromptRunes},
 		{Type: str, Name: "negative", Description: "What to keep out of the image", MaxLength: prompt.MaxPromptRunes},
-		{Type: str, Name: "lora", Description: "A LoRA (start typing to search)", Autocomplete: true},
+		{Type: str, Name: "lora", Description: "A LoRA (start typing to search)", Autocomplete: true, MaxLength: bot.MaxChoiceLen},
 		weight("weight", "lora"),
-		{Type: str, Name: "lora2", Description: "A second LoRA", Autocomplete: true},
+		{Type: str, Name: "lora2", Description: "A second LoRA", Autocomplete: true, MaxLength: bot.MaxChoiceLen},
 		weight("weight2", "lora2"),
-		{Type: str, Name: "lora3", Description: "A third LoRA", Autocomplete: true},
+		{Type: str, Name: "lora3", Description: "A third LoRA", Autocomplete: true, MaxLength: bot.MaxChoiceLen},
 		weight("weight3", "lora3"),
-		{Type: str, Name: "checkpoint", Description: "The base model (default: the server's current one)", Autocomplete: true},
-		{Type: str, Name: "sampler", Description: "Sampler, e.g. DPM++ 2M Karras", Autocomplete: true},
+		{Type: str, Name: "checkpoint", Description: "The base model (default: the server's current one)", Autocomplete: true, MaxLength: bot.MaxChoiceLen},
+		{Type: str, Name: "sampler", Description: "Sampler, e.g. DPM++ 2M Karras", Autocomplete: true, MaxLength: bot.MaxChoiceLen},
 		{Type: integer, Name: "steps", Description: fmt.Sprintf("Sampling steps (%d to %d, default %d)", gen.MinSteps, gen.MaxSteps, gen.DefaultSteps), MinValue: ptr(float64(gen.MinSteps)), MaxValue: gen.MaxSteps},
 		{Type: num, Name: "cfg", Description: fmt.Sprintf("How closely to follow the prompt (%g to %g, default %g)", gen.MinCFG, gen.MaxCFG, gen.DefaultCFG), MinValue: ptr(gen.MinCFG), MaxValue: gen.MaxCFG},
-		{Type: str, Name: "size", Description: "WIDTHxHEIGHT (default: the model's native size)", Autocomplete: true},
+		{Type: str, Name: "size", Description: "WIDTHxHEIGHT (default: the model's native size)", Autocomplete: true, MaxLength: 16},
 	}
 }
 
@@ -171,9 +171,8 @@ func (im *imagineCmd) autocomplete(c *bot.Ctx) error {
 // first LoRA picked, so that suggestions fit what the user is building.
 func (im *imagineCmd) familyHint(a bot.Args) lora.Family {
 	if v, ok := a.String("checkpoint"); ok && v != "" {
-		if m, err := im.deps.Servers.ResolveCheckpoint(v); err == nil {
-			return gen.CheckpointFamily(m.Title)
-		}
+		// The family shows in the name itself; resolving it would build a
+		// "did you mean" list on every keystroke.
 		return gen.CheckpointFamily(v)
 	}
 	idx := im.deps.Catalog.Index()

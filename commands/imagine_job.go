@@ -234,6 +234,15 @@ func (im *imagineCmd) deliver(x *job, m bot.Message) {
 	m.AllowUserMention = true
 	if _, err := x.c.ChannelMessage(m); err != nil {
 		x.c.Log.Error("could not deliver job outcome", "job", x.id, "err", err)
+		if len(m.Files) == 0 {
+			return
+		}
+		// Perhaps the bot may post but not attach files here: say so in words.
+		m.Files, m.Embeds = nil, nil
+		m.Content = fmt.Sprintf("<@%s> your images are ready, but could not be posted in this channel (the bot may lack the Attach Files permission).", x.req.User)
+		if _, err := x.c.ChannelMessage(m); err != nil {
+			x.c.Log.Error("could not tell the user either", "job", x.id, "err", err)
+		}
 	}
 }
 

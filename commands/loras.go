@@ -92,8 +92,11 @@ func (l *lorasCmd) refresh() string {
 		l.deps.Log.Warn("catalog refresh failed", "err", err)
 		return "⚠️ The rescan failed, so the LoRA list stays as it was: " + userText(err)
 	}
-	_ = l.deps.Servers.Refresh(ctx)
 	msg := fmt.Sprintf("Rescanned: %d LoRAs (%d new, %d removed, %d changed).", ch.Total, ch.Added, ch.Removed, ch.Changed)
+	if err := l.deps.Servers.Refresh(ctx); err != nil {
+		l.deps.Log.Warn("checkpoint and sampler lists not refreshed", "err", err)
+		msg += " The checkpoint and sampler lists could not be reread: " + userText(err)
+	}
 	if len(failed) > 0 {
 		msg += " Some servers did not rescan: " + strings.Join(failed, " ")
 	}

@@ -16,7 +16,11 @@ import (
 
 // presetCmd serves /preset: every subcommand acts on the caller's own
 // presets only; the store enforces that too.
-type presetCmd struct{ deps *Deps }
+type presetCmd struct {
+	deps *Deps
+	// generation completes the options /preset save shares with /imagine.
+	generation func(c *bot.Ctx) error
+}
 
 func (p *presetCmd) command() bot.Command {
 	name := func(desc string) *discordgo.ApplicationCommandOption {
@@ -244,7 +248,10 @@ func (p *presetCmd) list(c *bot.Ctx, user string) error {
 
 func (p *presetCmd) autocomplete(c *bot.Ctx) error {
 	a := c.Args()
-	_, typed := a.Focused()
+	focused, typed := a.Focused()
+	if focused != "name" && focused != "" {
+		return p.generation(c) // lora, checkpoint, sampler, size of /preset save
+	}
 	choices := presetChoices(p.deps.Presets, c.UserID(), typed)
 	if a.Sub == "default" && len(choices) < bot.MaxChoices && strings.HasPrefix("none", strings.ToLower(strings.TrimSpace(typed))) {
 		choices = append(choices, choice("none (clear the default)", "none"))

@@ -74,7 +74,7 @@ func Load(getenv func(string) string) (Config, error) {
 	api := get("DISCORD_API_URL", DefaultDiscordAPIURL)
 	u, err := url.Parse(api)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, &Error{"DISCORD_API_URL", fmt.Sprintf("%q is not an http(s) URL like %s", api, DefaultDiscordAPIURL)}
+		return c, &Error{"DISCORD_API_URL", fmt.Sprintf("%q is not an http(s) URL like %s", Redact(api), DefaultDiscordAPIURL)}
 	}
 	if !strings.HasSuffix(api, "/") {
 		api += "/"

@@ -658,3 +658,20 @@ func TestPresetsSurviveRestart(t *testing.T) {
 		t.Errorf("bob's presets after saving the old result: %q", got)
 	}
 }
+
+func TestPresetSaveCompletesItsGenerationOptions(t *testing.T) {
+	e := start(t, setup{})
+	e.savePreset(alice, "mine", discordtest.String("lora", "add_detail"))
+	it := e.dc.SendAutocomplete(discordtest.CommandSpec{User: alice, Name: "preset", Options: []discordtest.Option{
+		discordtest.Subcommand("save", discordtest.String("name", "new"), discordtest.String("lora", "pixl").Focus()),
+	}})
+	cb := e.response(it)
+	if len(cb.Choices) == 0 || cb.Choices[0].Value != "pixel-art-xl" {
+		t.Errorf("/preset save lora should offer LoRAs like /imagine, got %+v", cb.Choices)
+	}
+	for _, c := range cb.Choices {
+		if c.Value == "mine" {
+			t.Errorf("preset names offered as a LoRA: %+v", cb.Choices)
+		}
+	}
+}

@@ -133,16 +133,3 @@ func (s *Servers) CurrentFamily() lora.Family {
 	}
 	return lora.FamilyUnknown
 }
-
-// Known reports whether any backend's lists were ever read. Until then, names
-// cannot be checked and are passed through.
-func (s *Servers) Known() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for _, l := range s.last {
-		if l.ok {
-			return true
-		}
-	}
-	return false
-}
