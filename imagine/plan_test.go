@@ -151,3 +151,28 @@ func isInput(err error, substr string) bool {
 	var in *gen.InputError
 	return errors.As(err, &in) && strings.Contains(in.Msg, substr)
 }
+
+func TestSeveralServersOfferOnlyWhatAllHave(t *testing.T) {
+	a := a1111test.Start(t, a1111test.Options{})
+	b := a1111test.Start(t, a1111test.Options{OldServer: true}) // no schedulers
+	var clients []*a1111.Client
+	for _, sd := range []*a1111test.Server{a, b} {
+		c, err := a1111.New(sd.URL(), a1111.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	srv := NewServers(clients, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Schedulers()); n != 0 {
+		t.Errorf("one server has no schedulers, so none may be picked; got %d", n)
+	}
+	if len(srv.Checkpoints()) == 0 || len(srv.Samplers()) == 0 {
+		t.Errorf("what both servers have stays: %d checkpoints, %d samplers", len(srv.Checkpoints()), len(srv.Samplers()))
+	}
+}

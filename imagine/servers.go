@@ -85,35 +85,51 @@ func fetchLists(ctx context.Context, c *a1111.Client) (serverLists, error) {
 	return l, nil
 }
 
-// Checkpoints is the union of every backend's checkpoints, by title.
+// Checkpoints are the checkpoints every backend has, by title.
 func (s *Servers) Checkpoints() []a1111.Model {
 	out := union(s, func(l serverLists) []a1111.Model { return l.models }, func(m a1111.Model) string { return m.Title })
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Title) < strings.ToLower(out[j].Title) })
 	return out
 }
 
-// Samplers is the union of every backend's samplers, by name.
+// Samplers are the samplers every backend has, by name.
 func (s *Servers) Samplers() []a1111.Sampler {
 	return union(s, func(l serverLists) []a1111.Sampler { return l.samplers }, func(x a1111.Sampler) string { return x.Name })
 }
 
-// Schedulers is the union of the backends' schedulers; empty when every
-// backend predates them.
+// Schedulers are the schedulers every backend has; empty when one
+// predates them.
 func (s *Servers) Schedulers() []a1111.Scheduler {
 	return union(s, func(l serverLists) []a1111.Scheduler { return l.schedulers }, func(x a1111.Scheduler) string { return x.Name })
 }
 
 // union merges one list of every backend's last good answer, keeping the
-// first item of each key, in backend order.
+// first item of each key, in backend order — but only keys every backend
+// that answered has: the queue may run a job on any of them, and A1111
+// silently ignores a checkpoint or sampler it does not know.
 func union[T any](s *Servers, list func(serverLists) []T, key func(T) string) []T {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	seen := map[string]bool{}
-	var out []T
+	count := map[string]int{}
+	answered := 0
 	for _, l := range s.last {
+		if !l.ok {
+			continue
+		}
+		answered++
+		seen := map[string]bool{}
 		for _, x := range list(l) {
 			if k := key(x); !seen[k] {
 				seen[k] = true
+				count[k]++
+			}
+		}
+	}
+	var out []T
+	for _, l := range s.last {
+		for _, x := range list(l) {
+			if k := key(x); count[k] == answered {
+				count[k] = -1 // once
 				out = append(out, x)
 			}
 		}
