@@ -53,6 +53,7 @@ func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
 	x := &job{c: c, req: req, posted: make(chan struct{})}
 	q := &queue.Job{
 		User:       req.User,
+		Backends:   req.Backends,
 		Run:        func(ctx context.Context, backend int) error { return im.run(ctx, x, backend) },
 		OnPosition: func(pos int) { im.onPosition(x, pos) },
 		Done:       func(err error) { im.done(x, err) },

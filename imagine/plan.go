@@ -23,6 +23,9 @@ type Request struct {
 	Sampler      string      // "" : the server's default
 	Scheduler    string
 	Family       lora.Family // of the checkpoint, else of the LoRAs, else of the current model
+	// Backends are the servers that have every LoRA of the request, as
+	// queue.Job.Backends takes them (bit i: backend i; 0: any).
+	Backends uint64
 }
 
 // Txt2Img is the A1111 request for r.
@@ -130,6 +133,9 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		return nil, err
 	}
 	r.Prompt = built
+	if r.Backends, err = backendsFor(built.LoRAs); err != nil {
+		return nil, err
+	}
 
 	r.Family = checkpointFamily(r.Checkpoint.Title)
 	if r.Family == lora.FamilyUnknown {
@@ -148,4 +154,26 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		return nil, err
 	}
 	return r, nil
+}
+
+// backendsFor narrows the servers a job may run on to those that have all
+// its LoRAs: A1111 silently leaves out a LoRA it does not have.
+func backendsFor(loras []prompt.Applied) (uint64, error) {
+	var mask uint64 // 0: any
+	var names []string
+	for _, a := range loras {
+		names = append(names, a.LoRA.Name)
+		if a.LoRA.Servers == 0 {
+			continue
+		}
+		if mask == 0 {
+			mask = a.LoRA.Servers
+		} else {
+			mask &= a.LoRA.Servers
+		}
+		if mask == 0 {
+			return 0, &gen.InputError{Msg: fmt.Sprintf("No single image server has all of %s; pick LoRAs that are on the same server.", strings.Join(names, ", "))}
+		}
+	}
+	return mask, nil
 }

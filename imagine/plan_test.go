@@ -176,3 +176,64 @@ func TestSeveralServersOfferOnlyWhatAllHave(t *testing.T) {
 		t.Errorf("what both servers have stays: %d checkpoints, %d samplers", len(srv.Checkpoints()), len(srv.Samplers()))
 	}
 }
+
+func TestJobsGoOnlyToServersThatHaveTheirLoRAs(t *testing.T) {
+	a := a1111test.Start(t, a1111test.Options{}) // the sample catalog
+	onlyB := a1111.LoRA{Name: "only_on_b", Alias: "only_on_b", Path: "/sd/models/Lora/only_on_b.safetensors"}
+	pixel := a1111.LoRA{Name: "pixel-art-xl", Alias: "pixel-art-xl", Path: "/sd/models/Lora/pixel-art-xl.safetensors"}
+	b := a1111test.Start(t, a1111test.Options{LoRAsJSON: a1111test.MarshalLoRAs([]a1111.LoRA{onlyB, pixel})})
+	var clients []*a1111.Client
+	var sources []lora.Source
+	for _, sd := range []*a1111test.Server{a, b} {
+		c, err := a1111.New(sd.URL(), a1111.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+		sources = append(sources, c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cat := lora.NewCatalog(sources, lora.CatalogOptions{})
+	if _, err := cat.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServers(clients, nil)
+	if err := srv.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p := &Planner{Catalog: cat, Presets: db, Servers: srv}
+	plan := func(names ...string) (*Request, error) {
+		o := gen.Options{Prompt: "x"}
+		for i, n := range names {
+			o.LoRAs[i].Name = n
+		}
+		return p.Plan("u", o, "")
+	}
+	for _, tc := range []struct {
+		loras []string
+		want  uint64
+	}{
+		{[]string{"only_on_b"}, 1 << 1},
+		{[]string{"add_detail"}, 1 << 0},
+		{[]string{"pixel-art-xl"}, 1<<0 | 1<<1},
+		{[]string{"pixel-art-xl", "only_on_b"}, 1 << 1},
+	} {
+		r, err := plan(tc.loras...)
+		if err != nil {
+			t.Errorf("%v: %v", tc.loras, err)
+			continue
+		}
+		if r.Backends != tc.want {
+			t.Errorf("%v may run on %b, want %b", tc.loras, r.Backends, tc.want)
+		}
+	}
+	if _, err := plan("add_detail", "only_on_b"); !isInput(err, "No single image server") {
+		t.Errorf("LoRAs on different servers must be refused, got %v", err)
+	}
+}

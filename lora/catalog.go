@@ -233,12 +233,18 @@ func merge(lists [][]item) []item {
 		n += len(l)
 	}
 	out := make([]item, 0, n)
-	seen := make(map[string]struct{}, n)
-	for _, l := range lists {
+	at := make(map[string]int, n)
+	for i, l := range lists {
 		for _, it := range l {
-			if _, dup := seen[it.Name]; !dup {
-				seen[it.Name] = struct{}{}
+			j, dup := at[it.Name]
+			if !dup {
+				j = len(out)
+				at[it.Name] = j
 				out = append(out, it)
+			}
+			// A job runs on one backend: remember which ones have it.
+			if len(lists) <= 64 {
+				out[j].Servers |= 1 << i
 			}
 		}
 	}
@@ -325,5 +331,5 @@ func diff(prev, next *Index) Change {
 func sameLoRA(a, b LoRA) bool {
 	return a.Name == b.Name && a.Alias == b.Alias && a.Family == b.Family &&
 		a.PreferredWeight == b.PreferredWeight && a.Title == b.Title &&
-		a.BaseModel == b.BaseModel && slices.Equal(a.Triggers, b.Triggers)
+		a.BaseModel == b.BaseModel && a.Servers == b.Servers && slices.Equal(a.Triggers, b.Triggers)
 }

@@ -263,3 +263,22 @@ func TestIndexReadersDuringRefresh(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogKnowsWhichServersHaveEachLoRA(t *testing.T) {
+	a := &fakeSource{loras: []a1111.LoRA{wire("x", "x", ""), wire("y", "y", "")}}
+	b := &fakeSource{loras: []a1111.LoRA{wire("y", "y", ""), wire("z", "z", "")}}
+	c := NewCatalog([]Source{a, b}, CatalogOptions{})
+	refresh(t, c)
+	for name, want := range map[string][2]bool{"x": {true, false}, "y": {true, true}, "z": {false, true}} {
+		l, _ := c.Index().Get(name)
+		if got := [2]bool{l.OnServer(0), l.OnServer(1)}; got != want {
+			t.Errorf("%s on servers %v, want %v", name, got, want)
+		}
+	}
+	// One backend: every LoRA is on it.
+	one := NewCatalog([]Source{a}, CatalogOptions{})
+	refresh(t, one)
+	if l, _ := one.Index().Get("x"); !l.OnServer(0) {
+		t.Errorf("with one backend, x must be on it")
+	}
+}

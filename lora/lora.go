@@ -42,7 +42,13 @@ type LoRA struct {
 	PreferredWeight float64  // 0 when unset: the bot then uses 1
 	Title           string   // modelspec.title when present
 	BaseModel       string   // ss_sd_model_name when present, e.g. "v1-5-pruned-emaonly.safetensors"
+	// Servers has bit i set when backend i (the catalog's i-th source) lists
+	// this LoRA. 0 means every backend: one backend, or more than 64.
+	Servers uint64
 }
+
+// OnServer reports whether backend i has the LoRA.
+func (l LoRA) OnServer(i int) bool { return l.Servers == 0 || (i < 64 && l.Servers&(1<<i) != 0) }
 
 // Weight is the weight to use when the user gave none.
 func (l LoRA) Weight() float64 {

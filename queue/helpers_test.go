@@ -68,6 +68,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 // release, or the context's cause when cancelled.
 type probe struct {
 	label    string
+	backends uint64 // Job.Backends
 	id       string
 	firstPos int // what Submit returned
 	pos      chan int
@@ -112,7 +113,8 @@ func (h *harness) submitProbe(p *probe, user string) (*probe, error) {
 	p.release = make(chan error, 1)
 	p.done = make(chan error, 1)
 	j := &Job{
-		User: user,
+		User:     user,
+		Backends: p.backends,
 		Run: func(ctx context.Context, backend int) error {
 			p.record("run")
 			p.running <- backend

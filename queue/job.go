@@ -19,6 +19,12 @@ type Job struct {
 	// after ctx is cancelled (Cancel, Shutdown); context.Cause(ctx) then
 	// says which (ErrCanceled or ErrShutdown). Required.
 	Run func(ctx context.Context, backend int) error
+	// Backends limits the job to these backends: bit i set allows backend
+	// i. Zero allows any. A job waits for an allowed backend while jobs
+	// behind it take the others, so a backend never idles while someone
+	// could use it; places in line assume any backend and are then only
+	// an estimate.
+	Backends uint64
 	// OnPosition, if set, hears the job's place in line (1 = next to start)
 	// each time it changes while the job waits, and 0 right before Run.
 	// The position Submit returned is not repeated. When places change

@@ -57,13 +57,25 @@ func (r *rotation) push(e *entry) {
 }
 
 // pop removes and returns the next job to run, or nil.
-func (r *rotation) pop() *entry {
-	if len(r.users) == 0 {
+func (r *rotation) pop() *entry { return r.popFor(-1) }
+
+// popFor removes and returns the next job that may run on backend b (any
+// job when b < 0), or nil. Only the head of each user's FIFO is a
+// candidate, so a user's jobs still start in order; users skipped because
+// their next job cannot use b keep their place.
+func (r *rotation) popFor(b int) *entry {
+	j := -1
+	for i, l := range r.users {
+		if m := l.jobs[0].job.Backends; b < 0 || m == 0 || (b < 64 && m&(1<<b) != 0) {
+			j = i
+			break
+		}
+	}
+	if j < 0 {
 		return nil
 	}
-	l := r.users[0]
-	r.users[0] = nil
-	r.users = r.users[1:]
+	l := r.users[j]
+	r.users = slices.Delete(r.users, j, j+1)
 	e := l.jobs[0]
 	l.jobs[0] = nil
 	l.jobs = l.jobs[1:]

@@ -162,7 +162,10 @@ func (s *Scheduler) advanceLocked() {
 		if s.busy[b] != nil {
 			continue
 		}
-		e := s.line.pop()
+		e := s.line.popFor(b)
+		if e == nil {
+			continue // nobody waiting may use this backend
+		}
 		e.state = stateRunning
 		e.pos = 0
 		e.backend = b

@@ -576,3 +576,37 @@ func TestConcurrentSubmitCancel(t *testing.T) {
 		t.Fatalf("%d jobs tracked, %d submitted", n, submitted.Load())
 	}
 }
+
+func TestJobWaitsForABackendItMayUse(t *testing.T) {
+	h := newHarness(t, Options{Backends: 2, MaxPerUser: 3})
+	onlyB1 := uint64(1 << 1)
+	x := h.mustSubmit("x", "x") // any backend: takes 0
+	y, err := h.submitProbe(&probe{label: "y", backends: onlyB1}, "y")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bx, by := recv(t, x.running, "x to run"), recv(t, y.running, "y to run"); bx != 0 || by != 1 {
+		t.Fatalf("x on %d, y on %d; want 0 and 1", bx, by)
+	}
+	z, err := h.submitProbe(&probe{label: "z", backends: onlyB1}, "z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := h.mustSubmit("w", "w") // behind z, but may use any backend
+
+	// Backend 0 frees up: z may not use it, so w, behind it, goes first.
+	x.release <- nil
+	x.wantDone(t)
+	if bw := recv(t, w.running, "w to run on the backend z cannot use"); bw != 0 {
+		t.Fatalf("w ran on %d, want 0", bw)
+	}
+	y.release <- nil
+	y.wantDone(t)
+	if bz := recv(t, z.running, "z to run once backend 1 is free"); bz != 1 {
+		t.Fatalf("z ran on %d, want 1", bz)
+	}
+	w.release <- nil
+	z.release <- nil
+	w.wantDone(t)
+	z.wantDone(t)
+}
