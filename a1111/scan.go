@@ -83,19 +83,29 @@ func (s *scanner) expect(want byte) error {
 	return nil
 }
 
-// object walks an object, calling fn with each key; fn must consume the
-// value. The key slice is only valid during the call.
-func (s *scanner) object(fn func(key []byte) error) error {
-	if err := s.expect('{'); err != nil {
-		return err
+// open consumes the opening bracket of an object or array, and its closing
+// one too when it is empty.
+func (s *scanner) open(opening, closing byte) (empty bool, err error) {
+	if err := s.expect(opening); err != nil {
+		return false, err
 	}
 	c, err := s.peek()
 	if err != nil {
-		return err
+		return false, err
 	}
-	if c == '}' {
+	if c == closing {
 		_, _ = s.r.ReadByte()
-		return nil
+		return true, nil
+	}
+	return false, nil
+}
+
+// object walks an object, calling fn with each key; fn must consume the
+// value. The key slice is only valid during the call.
+func (s *scanner) object(fn func(key []byte) error) error {
+	empty, err := s.open('{', '}')
+	if err != nil || empty {
+		return err
 	}
 	for {
 		if err := s.expect('"'); err != nil {
@@ -128,16 +138,9 @@ func (s *scanner) object(fn func(key []byte) error) error {
 
 // array walks an array, calling fn for each element; fn must consume it.
 func (s *scanner) array(fn func() error) error {
-	if err := s.expect('['); err != nil {
+	empty, err := s.open('[', ']')
+	if err != nil || empty {
 		return err
-	}
-	c, err := s.peek()
-	if err != nil {
-		return err
-	}
-	if c == ']' {
-		_, _ = s.r.ReadByte()
-		return nil
 	}
 	for {
 		if err := fn(); err != nil {

@@ -1,7 +1,6 @@
 package imagine
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -9,11 +8,6 @@ import (
 	"lorabot/gen"
 	"lorabot/lora"
 )
-
-func jsonString(raw json.RawMessage, dst *string) error { return json.Unmarshal(raw, dst) }
-
-// checkpointFamily guesses from a title like "sd_xl_base_1.0.safetensors [31e35c80fc]".
-func checkpointFamily(title string) lora.Family { return gen.CheckpointFamily(title) }
 
 // ResolveCheckpoint finds the checkpoint a user meant: a title as
 // autocomplete offers it, a model name or file name, in any case, or a

@@ -137,7 +137,7 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		return nil, err
 	}
 
-	r.Family = checkpointFamily(r.Checkpoint.Title)
+	r.Family = gen.CheckpointFamily(r.Checkpoint.Title)
 	if r.Family == lora.FamilyUnknown {
 		for _, a := range built.LoRAs {
 			if a.LoRA.Family != lora.FamilyUnknown {

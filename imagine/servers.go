@@ -5,6 +5,7 @@ package imagine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"sync"
 
 	"lorabot/a1111"
+	"lorabot/gen"
 	"lorabot/lora"
 )
 
@@ -78,7 +80,7 @@ func fetchLists(ctx context.Context, c *a1111.Client) (serverLists, error) {
 	}
 	if opts, err := c.Options(ctx); err == nil {
 		if raw, ok := opts["sd_model_checkpoint"]; ok {
-			_ = jsonString(raw, &l.current)
+			_ = json.Unmarshal(raw, &l.current) // a non-string leaves it unknown
 		}
 	}
 	l.ok = true
@@ -144,7 +146,7 @@ func (s *Servers) CurrentFamily() lora.Family {
 	defer s.mu.RUnlock()
 	for _, l := range s.last {
 		if l.ok && l.current != "" {
-			return checkpointFamily(l.current)
+			return gen.CheckpointFamily(l.current)
 		}
 	}
 	return lora.FamilyUnknown

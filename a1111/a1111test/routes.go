@@ -133,24 +133,21 @@ func (s *Server) skip(w http.ResponseWriter, _ *http.Request) {
 	s.gen.skipped = true
 	s.notifyLocked()
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte("null"))
+	writeRaw200(w, []byte("null"))
 }
 
 func (s *Server) loras(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	raw := s.loadedLoRAs
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(raw)
+	writeRaw200(w, raw)
 }
 
 func (s *Server) refreshLoRAs(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	s.refreshLocked()
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte("null"))
+	writeRaw200(w, []byte("null"))
 }
 
 func (s *Server) samplers(w http.ResponseWriter, _ *http.Request) {
@@ -210,8 +207,7 @@ func (s *Server) setOptions(w http.ResponseWriter, r *http.Request) {
 		s.options[k] = v
 	}
 	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write([]byte("null"))
+	writeRaw200(w, []byte("null"))
 }
 
 // loadModel makes m the loaded checkpoint, taking ModelSwitchTime when it
@@ -236,4 +232,10 @@ func (s *Server) loadModel(m a1111.Model, stop <-chan struct{}) {
 	s.options["sd_checkpoint_hash"] = m.SHA256
 	s.notifyLocked()
 	s.mu.Unlock()
+}
+
+// writeRaw200 answers with JSON that is already encoded.
+func writeRaw200(w http.ResponseWriter, raw []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(raw)
 }

@@ -102,18 +102,9 @@ func (s *Server) handleEditMessage(r *http.Request) (int, any) {
 	if !ok {
 		return st, b
 	}
-	if st, b, ok := s.checkUploadLocked(where, up); !ok {
+	if st, b, ok := s.applyEditLocked(where, m, up, readErr); !ok {
 		return st, b
 	}
-	md, st, b, ok := s.decodeMessageLocked(where, up, readErr)
-	if !ok {
-		return st, b
-	}
-	next := s.buildMessageLocked(m, md, up)
-	if st, b, ok := s.finishLocked(where, "", md, next); !ok {
-		return st, b
-	}
-	s.editLocked(m, next)
 	return http.StatusOK, s.wire(m)
 }
 

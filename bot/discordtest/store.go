@@ -199,3 +199,21 @@ func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Write(found.Data)
 }
+
+// applyEditLocked checks an edit's upload and body against Discord's limits
+// and applies it to m, as every PATCH of a message does.
+func (s *Server) applyEditLocked(where string, m *Message, up upload, readErr error) (int, any, bool) {
+	if st, b, ok := s.checkUploadLocked(where, up); !ok {
+		return st, b, false
+	}
+	md, st, b, ok := s.decodeMessageLocked(where, up, readErr)
+	if !ok {
+		return st, b, false
+	}
+	next := s.buildMessageLocked(m, md, up)
+	if st, b, ok := s.finishLocked(where, "", md, next); !ok {
+		return st, b, false
+	}
+	s.editLocked(m, next)
+	return 0, nil, true
+}
