@@ -52,6 +52,11 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 		sources[i] = c
 	}
 	catalog := lora.NewCatalog(sources, lora.CatalogOptions{LoRADir: cfg.LoRADir, Logger: log})
+	overrides, err := db.TriggerOverrides()
+	if err != nil {
+		return err
+	}
+	catalog.SetTriggerOverrides(overrides)
 	servers := imagine.NewServers(clients, log)
 	loadCatalog(ctx, catalog, servers, log)
 
@@ -63,7 +68,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 
 	router := bot.NewRouter(log)
 	commands.Register(router, &commands.Deps{
-		Catalog: catalog, Presets: db, Results: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
+		Catalog: catalog, Presets: db, Results: db, Triggers: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
 		Edits: edits, ProgressEvery: t.ProgressEvery, Log: log,
 	})
 	b, err := bot.New(bot.Options{Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.GuildID, Router: router, Logger: log, TokenLifetime: t.TokenLifetime})

@@ -23,8 +23,10 @@ type Deps struct {
 	// Results keeps the settings behind posted results for their "Save as
 	// preset" button.
 	Results gen.ResultStore
-	Servers *imagine.Servers
-	Queue   *queue.Scheduler
+	// Triggers keeps the trigger words admins set with /loras triggers.
+	Triggers lora.TriggerStore
+	Servers  *imagine.Servers
+	Queue    *queue.Scheduler
 	// MaxPerUser is MAX_QUEUE_PER_USER, for the refusal message.
 	MaxPerUser int
 	// Edits coalesces progress edits: discordgo puts every file-less

@@ -39,6 +39,10 @@ func (l *lorasCmd) command() bot.Command {
 					{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The LoRA", Required: true, Autocomplete: true},
 				}},
 				{Type: sub, Name: "refresh", Description: "Rescan the servers' LoRA folders (needs Manage Server)"},
+				{Type: sub, Name: "triggers", Description: "Set the trigger words the bot adds for a LoRA (needs Manage Server)", Options: []*discordgo.ApplicationCommandOption{
+					{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The LoRA", Required: true, Autocomplete: true, MaxLength: bot.MaxChoiceLen},
+					{Type: discordgo.ApplicationCommandOptionString, Name: "words", Description: "Comma-separated trigger words; leave out (or none) to go back to the LoRA's own", MaxLength: 500},
+				}},
 			},
 		},
 		Handle: l.handle,
@@ -64,6 +68,8 @@ func (l *lorasCmd) handle(c *bot.Ctx) error {
 			return err
 		}
 		return c.Reply(bot.Message{Embeds: []*discordgo.MessageEmbed{loraEmbed(lr)}, Ephemeral: true})
+	case "triggers":
+		return l.setTriggers(c, a)
 	case "refresh":
 		if !c.HasPermission(discordgo.PermissionManageGuild) {
 			return bot.Failf("Only members with the Manage Server permission can rescan the LoRA folders.")
@@ -74,6 +80,42 @@ func (l *lorasCmd) handle(c *bot.Ctx) error {
 		return c.Reply(bot.Message{Content: l.refresh(), Ephemeral: true})
 	}
 	return bot.Failf("Unknown /loras subcommand.")
+}
+
+// setTriggers stores an admin's trigger words for a LoRA. They win over the
+// sidecar's, the metadata's and the most frequent tag (interface.md), and
+// survive restarts.
+func (l *lorasCmd) setTriggers(c *bot.Ctx, a bot.Args) error {
+	if !c.HasPermission(discordgo.PermissionManageGuild) {
+		return bot.Failf("Only members with the Manage Server permission can set trigger words.")
+	}
+	name, _ := a.String("name")
+	lr, err := l.deps.Catalog.Index().Resolve(name)
+	if err != nil {
+		return err
+	}
+	words, _ := a.String("words")
+	if w := strings.TrimSpace(words); strings.EqualFold(w, "none") {
+		words = ""
+	}
+	if err := l.deps.Triggers.SetTriggerOverride(lr.Name, words); err != nil {
+		return err
+	}
+	all, err := l.deps.Triggers.TriggerOverrides()
+	if err != nil {
+		return err
+	}
+	l.deps.Catalog.SetTriggerOverrides(all)
+	now, _ := l.deps.Catalog.Index().Get(lr.Name)
+	trig := "none"
+	if len(now.Triggers) > 0 {
+		trig = strings.Join(now.Triggers, ", ")
+	}
+	msg := fmt.Sprintf("Trigger words of **%s** are now: %s.", lr.Name, trig)
+	if strings.TrimSpace(words) == "" {
+		msg = fmt.Sprintf("Trigger words of **%s** are back to its own: %s.", lr.Name, trig)
+	}
+	return c.Reply(bot.Message{Content: msg, Ephemeral: true})
 }
 
 // refresh asks every backend to rescan, then reloads the catalog.
