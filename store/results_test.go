@@ -11,10 +11,7 @@ import (
 
 func TestResultsSurviveReopenAndOldOnesAreForgotten(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bot.db")
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openAt(t, path)
 	seed := int64(7)
 	o := gen.Options{Prompt: "prefix", Steps: 30, Seed: &seed, Count: 4,
 		LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Name: "pixel-art-xl"}}}
@@ -36,11 +33,7 @@ func TestResultsSurviveReopenAndOldOnesAreForgotten(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = openAt(t, path)
 	got, err := db.Result("job2")
 	if err != nil {
 		t.Fatal(err)

@@ -7,10 +7,7 @@ import (
 
 func TestTriggerOverridesRoundTripAndClear(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bot.db")
-	db, err := Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openAt(t, path)
 	if err := db.SetTriggerOverride("pixel-art-xl", " pixelated, 8-bit "); err != nil {
 		t.Fatal(err)
 	}
@@ -23,11 +20,7 @@ func TestTriggerOverridesRoundTripAndClear(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err = Open(path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = openAt(t, path)
 	got, err := db.TriggerOverrides()
 	if err != nil {
 		t.Fatal(err)
