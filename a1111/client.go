@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -30,6 +31,11 @@ type Options struct {
 	// /interrupt, for A1111 to answer with its partial result, so that the
 	// server is free again when the call returns; default 30s.
 	InterruptGrace time.Duration
+	// StallTimeout is how long Generate, while it polls /progress, lets the
+	// server go without answering one poll before it takes the server for
+	// hung and stops the generation as the server's failure; default 60s.
+	// Without it a hung server would hold the job for GenerateTimeout.
+	StallTimeout time.Duration
 	// Logger receives debug lines (failed progress polls, interrupts); nil
 	// means slog.Default(). Lines name the server by host:port only.
 	Logger *slog.Logger
@@ -47,6 +53,9 @@ type Client struct {
 	hc     *http.Client
 	opts   Options
 	logger *slog.Logger
+	// noPing is set once the server answered 404 to /internal/ping, so
+	// that Ping goes straight to /sdapi/v1/options from then on.
+	noPing atomic.Bool
 }
 
 // New parses rawURL (http://[user:pass@]host[:port][/prefix], trailing slash
@@ -66,6 +75,9 @@ func New(rawURL string, opts Options) (*Client, error) {
 	}
 	if opts.InterruptGrace <= 0 {
 		opts.InterruptGrace = 30 * time.Second
+	}
+	if opts.StallTimeout <= 0 {
+		opts.StallTimeout = time.Minute
 	}
 	c := &Client{opts: opts, hc: opts.HTTPClient, logger: opts.Logger}
 	if c.hc == nil {
@@ -242,11 +254,29 @@ func (c *Client) send(ctx context.Context, method, route string, body any, handl
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 		return nil
 	}
-	if err := handle(resp.Body); err != nil {
+	if err := handle(bodyReader{resp.Body}); err != nil {
 		return c.readErr(ctx, name, err)
 	}
 	return nil
 }
+
+// bodyReader marks the errors of the connection itself, so that an answer
+// cut off by a server that died or a reset (io.ErrUnexpectedEOF from the
+// body) is not taken for malformed JSON, which decoders report the same way.
+type bodyReader struct{ r io.Reader }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &connReadError{err}
+	}
+	return n, err
+}
+
+type connReadError struct{ err error }
+
+func (e *connReadError) Error() string { return "reading the answer: " + e.err.Error() }
+func (e *connReadError) Unwrap() error { return e.err }
 
 // ctxErr explains why ctx ended: the caller's cancel or deadline, or one of
 // the client's own limits.
@@ -282,9 +312,14 @@ func (c *Client) transportErr(ctx context.Context, route string, err error) *Err
 // readErr classifies a failure while reading a 2xx answer.
 func (c *Client) readErr(ctx context.Context, route string, err error) *Error {
 	var se *json.SyntaxError
+	var ce *connReadError
 	switch {
 	case ctx.Err() != nil:
 		return c.ctxErr(ctx, route)
+	case errors.As(err, &ce):
+		e := c.transportErr(ctx, route, ce.err)
+		e.Detail = "the connection broke during the answer"
+		return e
 	case errors.Is(err, errSyntax), errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF) && !isNetErr(err):
 		return &Error{Kind: KindBadResponse, Server: c.addr, Route: route, Detail: "malformed answer", Err: err}
 	}

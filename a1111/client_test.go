@@ -162,8 +162,9 @@ func TestTxt2ImgRoundTrip(t *testing.T) {
 	if jobs := srv.Jobs(); len(jobs) != 1 || strings.Join(jobs[0].Ignored, ",") != "not_there" {
 		t.Errorf("jobs = %+v", jobs)
 	}
-	if srv.Checkpoint() != a1111test.ModelSDXL {
-		t.Errorf("loaded checkpoint = %q, want the override's", srv.Checkpoint())
+	// The override held for the job only; its weights stay loaded.
+	if srv.Checkpoint() != a1111test.ModelSD15 || srv.Loaded() != a1111test.ModelSDXL {
+		t.Errorf("after the job: option %q, loaded %q; want the default restored and the override's weights kept", srv.Checkpoint(), srv.Loaded())
 	}
 }
 

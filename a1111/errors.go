@@ -14,7 +14,7 @@ const (
 	KindUnknown      Kind = iota
 	KindConfig            // the A1111 URL itself is malformed
 	KindUnreachable       // connection refused, DNS failure, reset, or a proxy's 502/503
-	KindTimeout           // a deadline passed before the answer came
+	KindTimeout           // a deadline passed before the answer came, or a generating server stopped answering (Limit 0)
 	KindAuth              // 401/403: --api-auth refused the credentials
 	KindNoAPI             // 404 "Not Found" on an /sdapi route: started without --api
 	KindBadRequest        // 400/404/422: the server rejected what was sent
@@ -84,6 +84,36 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// stalledDetail starts the Detail of a generation stopped because the
+// server stopped answering its progress polls.
+const stalledDetail = "stopped answering"
+
+// ServerDown says whether the error means the server is unavailable (gone,
+// unreachable, or hung), as opposed to this request being refused or this
+// job failing: a caller can then take the server out of rotation, or try
+// the job on another one, instead of reporting the job as failed.
+//
+// The rule: true for KindUnreachable (connection refused or reset, DNS
+// failure, a proxy's 502/503) and for KindTimeout with Limit == 0 (no answer
+// within RequestTimeout or the caller's deadline, a proxy's 504, a
+// generation whose server stopped answering for StallTimeout). False for
+// everything else: 401/403, 404 and 422 (the request or the setup is wrong),
+// 500 (the server answered: it failed at this job, e.g. out of memory),
+// malformed answers, cancellation, and the generation limit (Limit > 0: the
+// job was too long, not the server gone).
+func (e *Error) ServerDown() bool {
+	if e == nil {
+		return false
+	}
+	switch e.Kind {
+	case KindUnreachable:
+		return true
+	case KindTimeout:
+		return e.Limit == 0
+	}
+	return false
+}
+
 // UserMessage is one short sentence for the person who asked for the image.
 func (e *Error) UserMessage() string {
 	switch e.Kind {
@@ -94,6 +124,9 @@ func (e *Error) UserMessage() string {
 	case KindTimeout:
 		if e.Limit > 0 {
 			return fmt.Sprintf("The image server took longer than %s and the job was stopped.", e.Limit)
+		}
+		if strings.HasPrefix(e.Detail, stalledDetail) {
+			return fmt.Sprintf("The image server at %s stopped answering and the job was stopped.", e.Server)
 		}
 		return fmt.Sprintf("The image server at %s did not answer in time.", e.Server)
 	case KindAuth:

@@ -4,11 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
-
-	"lorabot/a1111"
 )
 
 func writeJSON200(w http.ResponseWriter, v any) { writeJSONStatus(w, http.StatusOK, v) }
@@ -100,19 +97,10 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
 	if g.timestamp == "" {
 		state["job_timestamp"] = "0"
 	}
-	out := map[string]any{"progress": 0.0, "eta_relative": 0.0, "state": state, "current_image": nil, "textinfo": nil}
-	if g.jobCount > 0 {
-		// A1111's formula: 0.01 so that it never divides by zero.
-		p := 0.01 + float64(g.jobNo)/float64(g.jobCount)
-		if g.steps > 0 {
-			p += 1 / float64(g.jobCount) * float64(g.step) / float64(g.steps)
-		}
-		elapsed := time.Since(g.start).Seconds()
-		out["eta_relative"] = elapsed/p - elapsed
-		out["progress"] = min(p, 1)
-		if r.URL.Query().Get("skip_current_image") != "true" && g.step > 0 {
-			out["current_image"] = base64.StdEncoding.EncodeToString(previewPNG)
-		}
+	p, eta := g.progress(time.Now())
+	out := map[string]any{"progress": p, "eta_relative": eta, "state": state, "current_image": nil, "textinfo": nil}
+	if g.jobCount != 0 && g.step > 0 && r.URL.Query().Get("skip_current_image") != "true" {
+		out["current_image"] = base64.StdEncoding.EncodeToString(previewPNG)
 	}
 	writeJSON200(w, out)
 }
@@ -181,57 +169,6 @@ func (s *Server) getOptions(w http.ResponseWriter, _ *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
-}
-
-// setOptions merges the posted settings. An unknown checkpoint is refused as
-// A1111 refuses it: a RuntimeError, status 500.
-func (s *Server) setOptions(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	var req map[string]any
-	if err := json.Unmarshal(body, &req); err != nil {
-		s.validationError(w, err)
-		return
-	}
-	if v, ok := req["sd_model_checkpoint"]; ok {
-		name, _ := v.(string)
-		m, known := findModel(name)
-		if !known {
-			s.exception(w, http.StatusInternalServerError, "RuntimeError", fmt.Sprintf("model %q not found", name))
-			return
-		}
-		s.loadModel(m, r.Context().Done())
-		delete(req, "sd_model_checkpoint")
-	}
-	s.mu.Lock()
-	for k, v := range req {
-		s.options[k] = v
-	}
-	s.mu.Unlock()
-	writeRaw200(w, []byte("null"))
-}
-
-// loadModel makes m the loaded checkpoint, taking ModelSwitchTime when it
-// changes.
-func (s *Server) loadModel(m a1111.Model, stop <-chan struct{}) {
-	s.mu.Lock()
-	same := s.options["sd_model_checkpoint"] == m.Title
-	s.mu.Unlock()
-	if same {
-		return
-	}
-	if d := s.opts.ModelSwitchTime; d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-stop:
-		}
-		t.Stop()
-	}
-	s.mu.Lock()
-	s.options["sd_model_checkpoint"] = m.Title
-	s.options["sd_checkpoint_hash"] = m.SHA256
-	s.notifyLocked()
-	s.mu.Unlock()
 }
 
 // writeRaw200 answers with JSON that is already encoded.

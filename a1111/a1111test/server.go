@@ -1,14 +1,32 @@
 // Package a1111test is a fake AUTOMATIC1111 WebUI API for tests: real PNGs,
 // A1111's one-job-at-a-time lock, step-by-step /progress, interrupt and
-// skip, the LoRA catalog with refresh, --api-auth, the error shapes of
-// A1111, Forge and SD.Next, and failure switches (down, 500, hang, malformed
-// JSON, 401, no --api) that can be flipped while it runs.
+// skip, checkpoint loads, the LoRA catalog with refresh, --api-auth,
+// --nowebui, the error shapes of A1111, Forge and SD.Next, and failure
+// switches (down, 500, hang, malformed JSON, 401, no --api, a proxy's 502)
+// that can be flipped while it runs.
 //
 // It follows A1111 1.10 where that matters to a client (see
 // shared/spec/a1111.md): unknown request fields, samplers, checkpoints and
-// LoRA names are ignored silently; /loras and /refresh-loras skip auth and
-// exist without --api; a generation keeps running when its client hangs up
-// (only /interrupt stops it); /interrupt and /progress act on whatever runs.
+// LoRA names are ignored silently; /loras, /refresh-loras and the web UI's
+// /internal/ping skip auth and exist without --api; a generation keeps
+// running when its client hangs up (only /interrupt stops it); /interrupt
+// and /progress act on whatever runs.
+//
+// Checkpoints: the option sd_model_checkpoint (Checkpoint) and the weights
+// in memory (Loaded) are kept apart, as in A1111. An override sets the
+// option for its job and restores it afterwards, but the weights stay: a
+// job whose checkpoint differs from them first loads it, taking
+// ModelSwitchTime (ModelLoads counts them). Alternating jobs with and
+// without an override reload every time; a run with the same override loads
+// once. POST /options with a new checkpoint loads it under the generation
+// lock, after any running job.
+//
+// Progress keeps A1111's lifetimes: a job's start sets job_count to -1 and
+// sampling_step to 0 but keeps the last job's sampling_steps; job_count
+// becomes n_iter once the model is loaded, so a load reads as 1 % with an
+// ETA of 99 times the time spent; a job's end resets only job and
+// job_count, so the last job's figures stay visible while idle. Helpers that
+// wait for sampling (WaitStep) look at JobCount > 0.
 package a1111test
 
 import (
@@ -44,12 +62,13 @@ const (
 	Mode500            // every route fails with the flavor's exception shape, status 500
 	ModeHang           // requests are accepted and never answered, until the client gives up or the server closes
 	ModeMalformed      // 200 with a body cut in the middle of the JSON
-	Mode401            // auth-checked routes refuse the credentials (not /loras, /refresh-loras)
-	ModeNoAPI          // started without --api: 404 {"detail":"Not Found"} except /loras, /refresh-loras
+	Mode401            // auth-checked routes refuse the credentials (not /loras, /refresh-loras, /internal/*)
+	ModeNoAPI          // started without --api: 404 {"detail":"Not Found"} except /loras, /refresh-loras, /internal/*
 	Mode422            // FastAPI's validation error, as for a field of the wrong type (steps: "many")
+	Mode502            // a reverse proxy in front answers 502 with its HTML page: A1111 behind it is not running
 )
 
-var modeNames = [...]string{"ok", "down", "500", "hang", "malformed", "401", "no-api", "422"}
+var modeNames = [...]string{"ok", "down", "500", "hang", "malformed", "401", "no-api", "422", "502"}
 
 func (m Mode) String() string {
 	if int(m) < len(modeNames) {
@@ -68,7 +87,8 @@ type Options struct {
 	NoisyImages     bool          // photo-like PNGs (~1.3 MB at 1024×1024) instead of tiny gradients
 	OldServer       bool          // before A1111 1.9: /schedulers is 404, sampler names carry the schedule
 	ExtraImages     int           // images appended after the requested ones, as Forge's ControlNet does
-	ModelSwitchTime time.Duration // time to load another checkpoint
+	ModelSwitchTime time.Duration // time to load a checkpoint whose weights are not in memory
+	NoWebUI         bool          // started with --nowebui: the web UI's /internal/* routes are 404
 	FailDetail      string        // what Mode500 says; default a CUDA out-of-memory message
 	Addr            string        // listen address; default 127.0.0.1:0 (a free port)
 }
@@ -95,7 +115,10 @@ type Server struct {
 	index       loraIndex
 	refreshes   int
 
-	options map[string]any
+	options    map[string]any
+	loaded     a1111.Model // the checkpoint whose weights are in memory
+	modelLoads int
+	hits       map[string]int
 
 	requests   []a1111.Txt2ImgRequest
 	jobs       []Job
@@ -131,6 +154,8 @@ func NewServer(opts Options) *Server {
 		loadedLoRAs: opts.LoRAsJSON,
 		index:       indexLoRAs(opts.LoRAsJSON),
 		options:     defaultOptions(),
+		loaded:      Models[0],
+		hits:        map[string]int{},
 	}
 	if opts.APIAuth != "" {
 		s.creds = map[string]string{}
@@ -336,16 +361,17 @@ func (s *Server) Skips() int {
 	return s.skips
 }
 
-// Checkpoint is the loaded checkpoint's title (options' sd_model_checkpoint).
-func (s *Server) Checkpoint() string {
+// Hits counts the requests that reached path (e.g. "/internal/ping"),
+// whatever the mode answered them with.
+func (s *Server) Hits(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t, _ := s.options["sd_model_checkpoint"].(string)
-	return t
+	return s.hits[path]
 }
 
-// WaitGenerating returns once a generation is sampling (a job holds the lock
-// and runs), or with ctx's error.
+// WaitGenerating returns once a generation holds the lock and runs (loading
+// its checkpoint or sampling), or with ctx's error. To wait for sampling,
+// use WaitStep or WaitState with JobCount > 0.
 func (s *Server) WaitGenerating(ctx context.Context) error {
 	return s.waitFor(ctx, func() bool { return s.gen.running })
 }
@@ -407,6 +433,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.active++
+	s.hits[r.URL.Path]++
 	epoch := s.epoch
 	mode := s.mode
 	if m, ok := s.routeModes[r.URL.Path]; ok {
@@ -421,9 +448,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	path := r.URL.Path
-	// The Lora extension registers these on the app itself: no --api
-	// needed, no --api-auth applied.
-	loraRoute := path == "/sdapi/v1/loras" || path == "/sdapi/v1/refresh-loras"
+	// The Lora extension registers these on the app itself, and the web UI
+	// its /internal/* routes: no --api needed, no --api-auth applied.
+	loraRoute := path == "/sdapi/v1/loras" || path == "/sdapi/v1/refresh-loras" || strings.HasPrefix(path, "/internal/")
 	switch mode {
 	case ModeHang:
 		select {
@@ -450,6 +477,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case Mode422:
 		s.validationError(w, &json.UnmarshalTypeError{Value: "string", Type: reflect.TypeFor[int](), Field: "steps"})
+		return
+	case Mode502:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"))
 		return
 	}
 	if !loraRoute && !s.authorized(w, r) {
@@ -480,6 +512,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct
 		fn     func(http.ResponseWriter, *http.Request)
 	}
 	var h []handler
+	if s.opts.NoWebUI && strings.HasPrefix(r.URL.Path, "/internal/") {
+		notFound(w)
+		return
+	}
 	switch r.URL.Path {
 	case "/sdapi/v1/txt2img":
 		h = []handler{{http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.txt2img(w, r, epoch) }}}
@@ -502,7 +538,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct
 	case "/sdapi/v1/upscalers":
 		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeJSON200(w, upscalers) }}}
 	case "/sdapi/v1/options":
-		h = []handler{{http.MethodGet, s.getOptions}, {http.MethodPost, s.setOptions}}
+		h = []handler{{http.MethodGet, s.getOptions}, {http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.setOptions(w, r, epoch) }}}
+	case "/internal/ping":
+		// modules/ui.py setup_ui_api: `lambda: {}`.
+		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeRaw200(w, []byte("{}")) }}}
 	}
 	if h == nil {
 		notFound(w)

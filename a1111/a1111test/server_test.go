@@ -347,3 +347,36 @@ func TestNoisyImagesAreLarge(t *testing.T) {
 		t.Errorf("noisy PNG takes %.2f bytes per pixel, want photo-like (≥1)", bpp)
 	}
 }
+
+func TestInternalPing(t *testing.T) {
+	srv := a1111test.Start(t, a1111test.Options{APIAuth: "a:b"})
+	ping := srv.URL() + "/internal/ping"
+	// The web UI's route: no --api-auth, and there without --api.
+	if status, b := do(t, http.MethodGet, ping, ""); status != 200 || string(b) != "{}" {
+		t.Errorf("ping without credentials: %d %s", status, b)
+	}
+	srv.SetMode(a1111test.ModeNoAPI)
+	if status, _ := do(t, http.MethodGet, ping, ""); status != 200 {
+		t.Errorf("ping without --api: %d", status)
+	}
+	srv.SetMode(a1111test.Mode500)
+	if status, _ := do(t, http.MethodGet, ping, ""); status != 500 {
+		t.Errorf("ping in Mode500: %d", status)
+	}
+	srv.SetMode(a1111test.ModeOK)
+	srv.SetRouteMode("/internal/ping", a1111test.Mode502)
+	if status, b := do(t, http.MethodGet, ping, ""); status != 502 || !strings.Contains(string(b), "502 Bad Gateway") {
+		t.Errorf("ping behind a proxy whose A1111 is gone: %d %s", status, b)
+	}
+	if n := srv.Hits("/internal/ping"); n != 4 {
+		t.Errorf("Hits = %d, want 4", n)
+	}
+
+	nowebui := a1111test.Start(t, a1111test.Options{NoWebUI: true})
+	if status, b := do(t, http.MethodGet, nowebui.URL()+"/internal/ping", ""); status != 404 || string(b) != `{"detail":"Not Found"}` {
+		t.Errorf("ping with --nowebui: %d %s", status, b)
+	}
+	if status, _ := do(t, http.MethodGet, nowebui.URL()+"/sdapi/v1/options", ""); status != 200 {
+		t.Errorf("options with --nowebui: %d", status)
+	}
+}

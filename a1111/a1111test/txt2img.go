@@ -18,7 +18,8 @@ import (
 // Job is one finished generation, as the fake ran it.
 type Job struct {
 	Request     a1111.Txt2ImgRequest
-	Checkpoint  string   // the title it ran on
+	Checkpoint  string   // the title it ran on: the override's when known, else the option's
+	Loaded      bool     // its checkpoint had to be loaded first (ModelSwitchTime), as the weights in memory differed
 	Sampler     string   // after fallback to Euler for unknown names
 	StepsDone   int      // sampling steps run, over all batches
 	Images      int      // images returned, extras included
@@ -26,27 +27,6 @@ type Job struct {
 	Skipped     int      // batches cut short by /skip
 	LoRAs       []string // <lora:…> names that loaded, as typed
 	Ignored     []string // <lora:…> names A1111 did not find and ignored
-}
-
-// genState is what /progress reports: A1111's shared.state.
-type genState struct {
-	running     bool
-	job         string
-	jobCount    int
-	jobNo       int
-	step        int
-	steps       int
-	start       time.Time
-	timestamp   string
-	interrupted bool
-	skipped     bool
-}
-
-func (g genState) progressState() a1111.ProgressState {
-	return a1111.ProgressState{
-		Skipped: g.skipped, Interrupted: g.interrupted, Job: g.job, JobCount: g.jobCount,
-		JobNo: g.jobNo, SamplingStep: g.step, SamplingSteps: g.steps,
-	}
 }
 
 // fifoLock is A1111's queue_lock: one generation at a time, waiters served
@@ -221,24 +201,35 @@ func newPlan(req a1111.Txt2ImgRequest, params map[string]any, old bool) plan {
 	return p
 }
 
-// run samples step by step, holding the lock. It returns false when the
-// server went down or closed meanwhile.
+// run is process_images under the lock: begin, apply the overrides, load the
+// checkpoint if the weights in memory differ, then sample step by step; the
+// overrides are put back and the state ended whatever happens. It returns
+// false when the server went down or closed meanwhile.
 func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
-	// The override stays loaded afterwards: A1111 does not reload the
-	// previous model, so the next job without an override runs on it too.
-	if p.override {
-		s.loadModel(p.model, stop)
-	} else {
-		s.mu.Lock()
-		p.model, _ = findModel(fmt.Sprint(s.options["sd_model_checkpoint"]))
-		s.mu.Unlock()
-	}
-	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler}
 	s.mu.Lock()
-	s.gen = genState{
-		running: true, job: "scripts_txt2img", jobCount: p.iters, steps: p.steps,
-		start: time.Now(), timestamp: time.Now().Format("20060102150405"),
+	s.gen.begin("scripts_txt2img", time.Now())
+	var restore func()
+	p.model, restore = s.overrideLocked(p)
+	s.notifyLocked()
+	s.mu.Unlock()
+	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler}
+	// down ends a job the server lost; its state went with the server.
+	down := func() (Job, int, bool) {
+		s.mu.Lock()
+		restore()
+		s.notifyLocked()
+		s.mu.Unlock()
+		return job, 0, false
 	}
+
+	loaded, ok := s.ensureLoaded(p.model, stop)
+	if !ok {
+		return down()
+	}
+	job.Loaded = loaded
+	s.mu.Lock()
+	// job_count is set only now: during the load /progress shows -1.
+	s.gen.jobCount = p.iters
 	// Resolve LoRAs; A1111 rescans its folders once when a name is unknown.
 	var missing bool
 	for _, n := range p.loraNames {
@@ -262,23 +253,30 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	produced := 0
-	for it := 0; it < p.iters && !job.Interrupted; it++ {
+	for range p.iters {
+		// As in A1111, a skip is cleared and an interrupt obeyed only
+		// between batches (and checked by the sampler at every step).
 		s.mu.Lock()
-		s.gen.jobNo, s.gen.step = it, 0
+		s.gen.skipped = false
+		interrupted := s.gen.interrupted
+		if !interrupted {
+			s.gen.steps = p.steps // the sampler sets it as it starts
+		}
 		s.notifyLocked()
 		s.mu.Unlock()
+		if interrupted {
+			job.Interrupted = true
+			break
+		}
 		for st := 0; st < p.steps; st++ {
 			timer.Reset(s.opts.StepTime)
 			select {
 			case <-timer.C:
 			case <-stop:
-				return job, 0, false
+				return down()
 			}
 			s.mu.Lock()
 			interrupted, skipped := s.gen.interrupted, s.gen.skipped
-			if skipped {
-				s.gen.skipped = false
-			}
 			if !interrupted && !skipped {
 				s.gen.step = st + 1
 				job.StepsDone++
@@ -296,10 +294,18 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 		}
 		// The cut-short batch is still decoded and returned, as in A1111.
 		produced += p.batch
+		s.mu.Lock()
+		s.gen.nextjob()
+		s.notifyLocked()
+		s.mu.Unlock()
 	}
-	job.Images = produced + s.opts.ExtraImages
+	job.Images = produced
+	if produced > 0 {
+		job.Images += s.opts.ExtraImages
+	}
 	s.mu.Lock()
-	s.gen = genState{interrupted: s.gen.interrupted}
+	restore()
+	s.gen.end()
 	s.jobs = append(s.jobs, job)
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -328,13 +334,14 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	n := produced
 	seeds := make([]int64, n)
 	infotexts := make([]string, n)
-	images := make([]string, 0, n+s.opts.ExtraImages)
+	extras := job.Images - produced
+	images := make([]string, 0, n+extras)
 	for i := range n {
 		seeds[i] = p.seed + int64(i)
 		infotexts[i] = infotext(p, seeds[i], extra)
 		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, seeds[i], s.opts.NoisyImages, infotexts[i])))
 	}
-	for i := range s.opts.ExtraImages {
+	for i := range extras {
 		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, -int64(i+1), false, "")))
 	}
 	info := map[string]any{

@@ -24,12 +24,13 @@ func main() {
 	flavor := flag.String("flavor", "a1111", "error shapes: a1111, forge or sdnext")
 	noisy := flag.Bool("noisy", false, "photo-like PNGs (about 1.3 MB at 1024x1024)")
 	old := flag.Bool("old", false, "act as A1111 before 1.9 (no /schedulers)")
-	switchTime := flag.Duration("switch", 2*time.Second, "time to load another checkpoint")
+	switchTime := flag.Duration("switch", 2*time.Second, "time to load a checkpoint whose weights are not in memory")
+	noWebUI := flag.Bool("nowebui", false, "act as A1111 started with --nowebui (no /internal/ping)")
 	flag.Parse()
 
 	opts := a1111test.Options{
 		Addr: *addr, StepTime: *step, APIAuth: *auth, NoisyImages: *noisy,
-		OldServer: *old, ModelSwitchTime: *switchTime,
+		OldServer: *old, ModelSwitchTime: *switchTime, NoWebUI: *noWebUI,
 	}
 	switch *flavor {
 	case "a1111":
