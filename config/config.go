@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -81,25 +82,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.DiscordAPIURL = api
 
-	for _, raw := range strings.Split(get("A1111_URL", DefaultA1111URL), ",") {
-		raw = strings.TrimSpace(raw)
-		if raw == "" {
-			continue
-		}
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c, &Error{"A1111_URL", fmt.Sprintf("%q is not an http(s) URL like %s", Redact(raw), DefaultA1111URL)}
-		}
-		// The client's own checks (an "@" outside user:pass, a query...),
-		// so that nothing starts with a URL it would refuse.
-		if _, err := a1111.New(raw, a1111.Options{}); err != nil {
-			return c, &Error{"A1111_URL", userSentence(err)}
-		}
-		c.A1111URLs = append(c.A1111URLs, raw)
+	urls, err := parseA1111URLs(get("A1111_URL", DefaultA1111URL))
+	if err != nil {
+		return c, err
 	}
-	if len(c.A1111URLs) == 0 {
-		return c, &Error{"A1111_URL", "holds no URL; set it to the address of A1111, e.g. " + DefaultA1111URL}
-	}
+	c.A1111URLs = urls
 
 	c.A1111Timeout = DefaultA1111Timeout
 	if v := get("A1111_TIMEOUT", ""); v != "" {
@@ -119,6 +106,62 @@ func Load(getenv func(string) string) (Config, error) {
 		c.MaxQueuePerUser = n
 	}
 	return c, nil
+}
+
+// parseA1111URLs checks A1111_URL's comma-separated list entry by entry. An
+// empty entry is refused rather than skipped: "a,,b" or a trailing comma is
+// most often a URL lost while editing, and a bot that silently runs on fewer
+// servers than its operator listed is harder to notice than one that does
+// not start. A server listed twice is refused too: the queue keeps one
+// generation in flight per entry, so a duplicate would run two at once on
+// one GPU and count one server twice in /status.
+func parseA1111URLs(list string) ([]string, error) {
+	entries := strings.Split(list, ",")
+	// With one entry the message stays as it always was; with several it
+	// says which one is wrong, counting from 1 as a person reads the list.
+	where := func(n int) string {
+		if len(entries) == 1 {
+			return ""
+		}
+		return fmt.Sprintf("entry %d: ", n)
+	}
+	var urls []string
+	seen := map[string]int{} // serverKey → entry number
+	for i, raw := range entries {
+		n := i + 1
+		raw = strings.TrimSpace(raw)
+		if raw == "" {
+			return nil, &Error{"A1111_URL", fmt.Sprintf("entry %d is empty; remove the extra comma or put a URL like %s there", n, DefaultA1111URL)}
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, &Error{"A1111_URL", where(n) + fmt.Sprintf("%q is not an http(s) URL like %s", Redact(raw), DefaultA1111URL)}
+		}
+		// The client's own checks (an "@" outside user:pass, a query...),
+		// so that nothing starts with a URL it would refuse.
+		if _, err := a1111.New(raw, a1111.Options{}); err != nil {
+			return nil, &Error{"A1111_URL", where(n) + userSentence(err)}
+		}
+		k := serverKey(u)
+		if first, dup := seen[k]; dup {
+			return nil, &Error{"A1111_URL", fmt.Sprintf("entries %d and %d are the same server (%q and %q); list each server once", first, n, Redact(strings.TrimSpace(entries[first-1])), Redact(raw))}
+		}
+		seen[k] = n
+		urls = append(urls, raw)
+	}
+	return urls, nil
+}
+
+// serverKey is what makes two A1111_URL entries the same server: scheme,
+// host in any case, port (the scheme's default when none is written) and
+// path without a trailing slash. Credentials do not count: two logins to one
+// server still share its one GPU.
+func serverKey(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return u.Scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port) + strings.TrimRight(u.EscapedPath(), "/")
 }
 
 // Redact hides the user:pass of a URL for messages and logs: everything

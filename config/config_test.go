@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestLoadDefaults(t *testing.T) {
 func TestLoadSeveralBackendsAndAPIURL(t *testing.T) {
 	c, err := Load(env(map[string]string{
 		"DISCORD_TOKEN":   "Bot abc",
-		"A1111_URL":       "http://a:1, http://u:p@b:2 ,",
+		"A1111_URL":       "http://a:1, http://u:p@b:2 ",
 		"DISCORD_API_URL": "http://127.0.0.1:9/api/v10",
 		"A1111_TIMEOUT":   "90s",
 	}))
@@ -83,5 +84,58 @@ func TestRedactHidesPasswords(t *testing.T) {
 		if got := Redact(in); strings.Contains(got, "s3cret") {
 			t.Errorf("Redact(%q) = %q", in, got)
 		}
+	}
+}
+
+func TestLoadChecksEveryA1111URLEntry(t *testing.T) {
+	for _, tc := range []struct {
+		list string
+		want []string // all in the message
+	}{
+		{"http://a:1,,http://b:2", []string{"entry 2 is empty"}},
+		{"http://a:1,http://b:2,", []string{"entry 3 is empty"}},
+		{"http://a:1, ,http://b:2", []string{"entry 2 is empty"}},
+		{",http://a:1", []string{"entry 1 is empty"}},
+		{"http://a:1,http://a:1", []string{"entries 1 and 2", "same server"}},
+		{"http://a:1,http://b:2,http://A:1/", []string{"entries 1 and 3", "same server", `"http://A:1/"`}},
+		{"http://u:secret@a:1,http://b:2,http://v:secret2@a:1", []string{"entries 1 and 3", "same server"}},
+		{"http://a,http://a:80", []string{"entries 1 and 2", "same server"}},
+		{"https://a/sd/,https://a:443/sd", []string{"entries 1 and 2", "same server"}},
+		{"http://a:1,127.0.0.1:7860", []string{"entry 2: ", `"127.0.0.1:7860" is not an http(s) URL`}},
+		{"http://a:1,ftp://u:secret@host", []string{"entry 2: ", "is not an http(s) URL"}},
+		{"http://a:1,http://u:secret@host:2/?x=1", []string{"entry 2: ", "query"}},
+		{"127.0.0.1:7860", []string{`A1111_URL: "127.0.0.1:7860" is not an http(s) URL`}}, // one entry: no number
+	} {
+		_, err := Load(env(map[string]string{"DISCORD_TOKEN": "x", "A1111_URL": tc.list}))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Var != "A1111_URL" {
+			t.Errorf("%q: want a *config.Error for A1111_URL, got %v", tc.list, err)
+			continue
+		}
+		msg := err.Error()
+		for _, w := range tc.want {
+			if !strings.Contains(msg, w) {
+				t.Errorf("%q: message %q does not say %q", tc.list, msg, w)
+			}
+		}
+		if strings.Contains(msg, "secret") || strings.Contains(msg, "cret@") {
+			t.Errorf("%q: message leaks a password: %q", tc.list, msg)
+		}
+		if strings.Contains(msg, "\n") {
+			t.Errorf("%q: message should be one line: %q", tc.list, msg)
+		}
+	}
+}
+
+func TestLoadAcceptsDistinctServers(t *testing.T) {
+	// Same host, other port or path; same server through other credentials
+	// is a duplicate, but these are not.
+	list := "http://a:1, http://a:2, http://a:1/sd, https://a:1, http://b:1"
+	c, err := Load(env(map[string]string{"DISCORD_TOKEN": "x", "A1111_URL": list}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.A1111URLs) != 5 || c.A1111URLs[2] != "http://a:1/sd" {
+		t.Errorf("urls: %q", c.A1111URLs)
 	}
 }

@@ -2,6 +2,7 @@ package imagine
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"lorabot/a1111"
@@ -10,19 +11,46 @@ import (
 )
 
 // ResolveCheckpoint finds the checkpoint a user meant: a title as
-// autocomplete offers it, a model name or file name, in any case, or a
-// unique prefix. Unknown names are refused with the closest ones, because
-// A1111 silently keeps the current model for a title it does not know.
+// autocomplete offers it, its file (sdxl/x.safetensors), a model name, a
+// file name without folder, with or without extension, when only one
+// checkpoint has it, in any case, or a unique prefix. Unknown names are
+// refused with the closest ones, because A1111 silently keeps the current
+// model for a title it does not know.
 func (s *Servers) ResolveCheckpoint(v string) (a1111.Model, error) {
 	models := s.Checkpoints()
-	q := strings.ToLower(strings.TrimSpace(v))
-	var prefix []a1111.Model
+	q := normKey(v)
+	if q == "" {
+		return a1111.Model{}, &gen.InputError{Msg: "The checkpoint name is empty; pick one, or leave the option out to use the server's current model."}
+	}
 	for _, m := range models {
 		switch q {
-		case strings.ToLower(m.Title), strings.ToLower(m.ModelName), strings.ToLower(baseName(m.Filename)):
+		case normKey(m.Title), CheckpointKey(m), normKey(m.ModelName):
 			return m, nil
 		}
-		if strings.HasPrefix(strings.ToLower(m.Title), q) || strings.HasPrefix(strings.ToLower(m.ModelName), q) {
+	}
+	// A file name without its folder: "x.safetensors" or "x" for
+	// sdxl/x.safetensors. Two folders may hold a file of that name.
+	var byFile []a1111.Model
+	for _, m := range models {
+		k := CheckpointKey(m)
+		if q == path.Base(k) || q == stem(k) || q == normKey(baseName(m.Filename)) {
+			byFile = append(byFile, m)
+		}
+	}
+	switch len(byFile) {
+	case 1:
+		return byFile[0], nil
+	case 0:
+	default:
+		files := make([]string, len(byFile))
+		for i, m := range byFile {
+			files[i] = fileOfTitle(m.Title)
+		}
+		return a1111.Model{}, &gen.InputError{Msg: fmt.Sprintf("Several checkpoints are called %q: %s. Pick one with its folder.", v, strings.Join(files, ", "))}
+	}
+	var prefix []a1111.Model
+	for _, m := range models {
+		if strings.HasPrefix(normKey(m.Title), q) || strings.HasPrefix(normKey(m.ModelName), q) {
 			prefix = append(prefix, m)
 		}
 	}
@@ -37,6 +65,56 @@ func (s *Servers) ResolveCheckpoint(v string) (a1111.Model, error) {
 		return a1111.Model{}, &gen.InputError{Msg: fmt.Sprintf("Checkpoint %q cannot be checked: the image server has not listed its checkpoints yet.", v)}
 	}
 	return a1111.Model{}, &gen.InputError{Msg: notFound("checkpoint", v, lora.Closest(v, names, 5))}
+}
+
+// CheckpointKey names a checkpoint by its file, the same on every server
+// that has it: the path A1111 shows relative to its models folder, in lower
+// case with forward slashes (sdxl/x.safetensors). A title will not do: its
+// " [hash]" appears only once the server hashed the file, so two servers
+// title one file differently; and Filename is an absolute path that differs
+// per machine. The key comes from the title without its hash, else from the
+// base of Filename.
+func CheckpointKey(m a1111.Model) string {
+	name := fileOfTitle(m.Title)
+	if name == "" {
+		name = baseName(m.Filename)
+	}
+	return normKey(name)
+}
+
+// fileOfTitle is a checkpoint title without its trailing " [hash]", case
+// kept: A1111 titles are "relative/path.ext [hash]", or the path alone
+// before hashing. A1111 also accepts this as sd_model_checkpoint, hashed
+// or not.
+func fileOfTitle(title string) string {
+	t := strings.TrimSpace(title)
+	if !strings.HasSuffix(t, "]") {
+		return t
+	}
+	i := strings.LastIndex(t, " [")
+	if i < 0 {
+		return t
+	}
+	hash := t[i+2 : len(t)-1]
+	if hash == "" || strings.IndexFunc(hash, func(r rune) bool {
+		return !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
+	}) >= 0 {
+		return t // brackets that are part of the file name
+	}
+	return strings.TrimSpace(t[:i])
+}
+
+// normKey is text compared as a checkpoint file: lower case, forward
+// slashes (a Windows server writes sdxl\x.safetensors), no leading slash.
+func normKey(s string) string {
+	s = strings.ReplaceAll(strings.TrimSpace(s), `\`, "/")
+	return strings.ToLower(strings.TrimLeft(s, "/"))
+}
+
+// stem is the file name of a key without folder and extension.
+func stem(key string) string {
+	b := path.Base(key)
+	return strings.TrimSuffix(b, path.Ext(b))
 }
 
 // ResolveSampler finds the sampler (and scheduler) a user meant. On A1111

@@ -53,6 +53,46 @@ func (r *Request) Txt2Img() a1111.Txt2ImgRequest {
 	return req
 }
 
+// CheckpointKey is the file of the request's checkpoint (see the function
+// CheckpointKey), "" when the request keeps the server's current model. It
+// is what matches the request to a server, whatever title that server
+// gives the file.
+func (r *Request) CheckpointKey() string {
+	if r.Checkpoint.Title == "" && r.Checkpoint.Filename == "" {
+		return ""
+	}
+	return CheckpointKey(r.Checkpoint)
+}
+
+// Txt2ImgOn is Txt2Img for the server the job runs on: titleOn gives that
+// server's title for a checkpoint file (Servers.TitleOn for its index), since
+// the title planned with is the first server's and another server may title
+// the same file without its hash, and A1111 silently ignores a title it does
+// not know. When titleOn has none (nil, or lists not loaded), the file name
+// without hash is sent, which A1111 accepts whether it hashed the file or
+// not.
+func (r *Request) Txt2ImgOn(titleOn func(key string) (string, bool)) a1111.Txt2ImgRequest {
+	req := r.Txt2Img()
+	key := r.CheckpointKey()
+	if key == "" {
+		return req
+	}
+	title := fileOfTitle(r.Checkpoint.Title)
+	if title == "" {
+		title = baseName(r.Checkpoint.Filename)
+	}
+	if titleOn != nil {
+		if t, ok := titleOn(key); ok && t != "" {
+			title = t
+		}
+	}
+	if req.OverrideSettings == nil {
+		req.OverrideSettings = map[string]any{}
+	}
+	req.OverrideSettings["sd_model_checkpoint"] = title
+	return req
+}
+
 // Planner checks a user's request against the catalog, their presets and
 // the servers' lists.
 type Planner struct {

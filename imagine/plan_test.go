@@ -3,8 +3,8 @@ package imagine
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,13 +12,69 @@ import (
 	"lorabot/a1111/a1111test"
 	"lorabot/gen"
 	"lorabot/lora"
-	"lorabot/store"
 )
 
 type fixture struct {
 	p  *Planner
-	db *store.DB
+	db *memPresets
 	sd *a1111test.Server
+}
+
+// memPresets keeps presets in memory, for the planner's tests: the bbolt
+// store imports the job records, which hold a Request, so it cannot be
+// imported here. Only what Plan and these tests use is implemented.
+type memPresets struct {
+	gen.PresetStore // the rest: not used by Plan
+
+	mu       sync.Mutex
+	presets  map[string]gen.Preset // by user + "\x00" + lower-case name
+	defaults map[string]string     // user → lower-case name
+}
+
+func newMemPresets() *memPresets {
+	return &memPresets{presets: map[string]gen.Preset{}, defaults: map[string]string{}}
+}
+
+func presetKey(user, name string) string {
+	return user + "\x00" + strings.ToLower(strings.TrimSpace(name))
+}
+
+func (m *memPresets) SavePreset(user string, p gen.Preset) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.presets[presetKey(user, p.Name)] = p
+	return nil
+}
+
+func (m *memPresets) Preset(user, name string) (gen.Preset, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.presets[presetKey(user, name)]
+	if !ok {
+		return gen.Preset{}, gen.ErrPresetNotFound
+	}
+	return p, nil
+}
+
+func (m *memPresets) SetDefaultPreset(user, name string) error {
+	if _, err := m.Preset(user, name); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.defaults[user] = strings.ToLower(name)
+	return nil
+}
+
+func (m *memPresets) DefaultPreset(user string) (gen.Preset, bool, error) {
+	m.mu.Lock()
+	name, ok := m.defaults[user]
+	m.mu.Unlock()
+	if !ok {
+		return gen.Preset{}, false, nil
+	}
+	p, err := m.Preset(user, name)
+	return p, err == nil, err
 }
 
 func newFixture(t *testing.T, opts a1111test.Options) *fixture {
@@ -28,11 +84,7 @@ func newFixture(t *testing.T, opts a1111test.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := newMemPresets()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cat := lora.NewCatalog([]lora.Source{c}, lora.CatalogOptions{})
@@ -202,12 +254,7 @@ func TestJobsGoOnlyToServersThatHaveTheirLoRAs(t *testing.T) {
 	if err := srv.Refresh(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db, err := store.Open(filepath.Join(t.TempDir(), "bot.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	p := &Planner{Catalog: cat, Presets: db, Servers: srv}
+	p := &Planner{Catalog: cat, Presets: newMemPresets(), Servers: srv}
 	plan := func(names ...string) (*Request, error) {
 		o := gen.Options{Prompt: "x"}
 		for i, n := range names {

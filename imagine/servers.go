@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"lorabot/a1111"
 	"lorabot/gen"
@@ -25,9 +27,22 @@ type Servers struct {
 	clients []*a1111.Client
 	log     *slog.Logger
 
+	// RefreshTimeout bounds one backend's answers to a refresh, so that a
+	// backend that accepts requests and never answers holds neither the
+	// other backends' lists nor the caller. 0: DefaultRefreshTimeout. Set
+	// it before the first refresh.
+	RefreshTimeout time.Duration
+
+	busy []chan struct{} // per backend: a slot, held while it is asked
+
 	mu   sync.RWMutex
 	last []serverLists // per backend; the last good answer
 }
+
+// DefaultRefreshTimeout is Servers.RefreshTimeout's default: a healthy
+// A1111 answers these four small lists within seconds, so a backend silent
+// for this long is hung or swamped.
+const DefaultRefreshTimeout = 30 * time.Second
 
 type serverLists struct {
 	ok         bool
@@ -42,56 +57,152 @@ func NewServers(clients []*a1111.Client, log *slog.Logger) *Servers {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Servers{clients: clients, log: log, last: make([]serverLists, len(clients))}
+	s := &Servers{clients: clients, log: log, last: make([]serverLists, len(clients)), busy: make([]chan struct{}, len(clients))}
+	for i := range s.busy {
+		s.busy[i] = make(chan struct{}, 1)
+	}
+	return s
 }
 
 // Clients are the backends, in A1111_URL's order.
 func (s *Servers) Clients() []*a1111.Client { return s.clients }
 
-// Refresh asks every backend for its lists. A backend that fails keeps its
-// last good lists; the error joins every failure.
+// Refresh asks every backend for its lists, all at the same time and each
+// within RefreshTimeout, so that a hung backend delays no other one's lists:
+// each backend's answer is used as soon as it arrives. A backend that fails
+// keeps its last good lists; the error joins every failure.
 func (s *Servers) Refresh(ctx context.Context) error {
-	var errs []error
-	for i, c := range s.clients {
-		l, err := fetchLists(ctx, c)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("backend %s: %w", c.Addr(), err))
-			continue
-		}
-		s.mu.Lock()
-		s.last[i] = l
-		s.mu.Unlock()
+	errs := make([]error, len(s.clients))
+	var wg sync.WaitGroup
+	for i := range s.clients {
+		wg.Go(func() { errs[i] = s.RefreshOne(ctx, i) })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 
-func fetchLists(ctx context.Context, c *a1111.Client) (serverLists, error) {
-	var l serverLists
-	var err error
+// RefreshOne asks backend i alone for its checkpoints, samplers, schedulers
+// and loaded checkpoint, within RefreshTimeout: for a backend that just came
+// back up or changed its models, without waiting on the others. On failure
+// it keeps its last good lists. It waits for a refresh of the same backend
+// already under way (within the same deadline), never for another's.
+func (s *Servers) RefreshOne(ctx context.Context, i int) error {
+	if i < 0 || i >= len(s.clients) {
+		return fmt.Errorf("refresh backend %d: there are %d backends", i+1, len(s.clients))
+	}
+	c := s.clients[i]
+	d := s.RefreshTimeout
+	if d <= 0 {
+		d = DefaultRefreshTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, d, fmt.Errorf("backend %s gave no lists within %v", c.Addr(), d))
+	defer cancel()
+	// The slot is held from the requests to the install, so that an older
+	// answer never replaces a newer one.
+	select {
+	case s.busy[i] <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("backend %s: an earlier refresh of it is still running: %w", c.Addr(), context.Cause(ctx))
+	}
+	defer func() { <-s.busy[i] }()
+	l, optErr, err := fetchLists(ctx, c)
+	if err != nil {
+		return fmt.Errorf("backend %s: %w", c.Addr(), err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if optErr != nil {
+		l.current = s.last[i].current // unknown now, not changed
+	}
+	s.last[i] = l
+	return nil
+}
+
+// fetchLists asks c for its lists. optErr is the failure of reading the
+// options, which leaves only the loaded checkpoint unknown.
+func fetchLists(ctx context.Context, c *a1111.Client) (l serverLists, optErr, err error) {
 	if l.models, err = c.Models(ctx); err != nil {
-		return l, fmt.Errorf("list checkpoints: %w", err)
+		return l, nil, fmt.Errorf("list checkpoints: %w", err)
 	}
 	if l.samplers, err = c.Samplers(ctx); err != nil {
-		return l, fmt.Errorf("list samplers: %w", err)
+		return l, nil, fmt.Errorf("list samplers: %w", err)
 	}
 	l.schedulers, err = c.Schedulers(ctx)
 	if err != nil && !errors.Is(err, a1111.ErrNotSupported) {
-		return l, fmt.Errorf("list schedulers: %w", err)
+		return l, nil, fmt.Errorf("list schedulers: %w", err)
 	}
-	if opts, err := c.Options(ctx); err == nil {
+	opts, optErr := c.Options(ctx)
+	if optErr == nil {
 		if raw, ok := opts["sd_model_checkpoint"]; ok {
 			_ = json.Unmarshal(raw, &l.current) // a non-string leaves it unknown
 		}
 	}
 	l.ok = true
-	return l, nil
+	return l, optErr, nil
 }
 
-// Checkpoints are the checkpoints every backend has, by title.
+// Checkpoints are the checkpoints every backend has, matched by their file
+// (CheckpointKey): the same file has a different title on a server that has
+// not hashed it yet. Each is the first backend's Model, sorted by title.
 func (s *Servers) Checkpoints() []a1111.Model {
-	out := union(s, func(l serverLists) []a1111.Model { return l.models }, func(m a1111.Model) string { return m.Title })
+	out := union(s, func(l serverLists) []a1111.Model { return l.models }, CheckpointKey)
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Title) < strings.ToLower(out[j].Title) })
 	return out
+}
+
+// TitleOn is the title backend i lists for the checkpoint file key (a
+// CheckpointKey): what override_settings.sd_model_checkpoint must carry
+// there, since A1111 silently keeps its current model for a title it does
+// not know. ok is false when backend i has not listed that file.
+func (s *Servers) TitleOn(i int, key string) (title string, ok bool) {
+	key = normKey(key)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if i < 0 || i >= len(s.last) || !s.last[i].ok {
+		return "", false
+	}
+	for _, m := range s.last[i].models {
+		if CheckpointKey(m) == key {
+			return m.Title, true
+		}
+	}
+	return "", false
+}
+
+// Loaded is the CheckpointKey of the checkpoint backend i has loaded (its
+// sd_model_checkpoint option, as of the last refresh), so that a job whose
+// checkpoint is already loaded can go there and skip a model switch. "" when
+// unknown.
+func (s *Servers) Loaded(i int) string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if i < 0 || i >= len(s.last) || !s.last[i].ok || s.last[i].current == "" {
+		return ""
+	}
+	return loadedKey(s.last[i].models, s.last[i].current)
+}
+
+// loadedKey matches the option text (a title, with or without its hash, or
+// a bare file name from an older config) to the server's models by file,
+// and falls back to the file the text itself names.
+func loadedKey(models []a1111.Model, current string) string {
+	k := normKey(fileOfTitle(current))
+	for _, m := range models {
+		if m.Title == current || CheckpointKey(m) == k {
+			return CheckpointKey(m)
+		}
+	}
+	var found []string
+	for _, m := range models {
+		mk := CheckpointKey(m)
+		if path.Base(mk) == k || stem(mk) == k || strings.ToLower(m.ModelName) == k {
+			found = append(found, mk)
+		}
+	}
+	if len(found) == 1 {
+		return found[0]
+	}
+	return k
 }
 
 // Samplers are the samplers every backend has, by name.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"lorabot/a1111"
 )
@@ -25,9 +26,18 @@ type CatalogOptions struct {
 	// the family a person set. Optional.
 	LoRADir string
 	Logger  *slog.Logger // nil: slog.Default()
+	// SourceTimeout bounds one source's answer to a refresh, so that a
+	// backend that accepts the request and never answers holds neither the
+	// other backends' LoRAs nor the caller. 0: DefaultSourceTimeout.
+	SourceTimeout time.Duration
 }
 
-// Change is what one Refresh did to the catalog.
+// DefaultSourceTimeout is CatalogOptions.SourceTimeout's default: a healthy
+// A1111 lists even a large LoRA folder within seconds, so a source silent
+// for this long is hung or swamped.
+const DefaultSourceTimeout = 30 * time.Second
+
+// Change is what one Refresh or RefreshSource did to the catalog.
 type Change struct {
 	Added, Removed, Changed int // LoRAs, by name; Changed: any kept fact differs
 	Total                   int // LoRAs in the catalog now
@@ -45,15 +55,20 @@ type Catalog struct {
 	dir     string
 	log     *slog.Logger
 
-	refreshMu sync.Mutex               // serialises Refresh
-	cache     map[string]cachedSidecar // by sidecar path; guarded by refreshMu
+	timeout time.Duration   // per source and fetch
+	busy    []chan struct{} // per source: a slot, held while it is fetched
+
+	buildMu sync.Mutex               // serialises rebuilds
+	cache   map[string]cachedSidecar // by sidecar path; guarded by buildMu
 
 	mu        sync.Mutex          // guards the fields below and index swaps
 	lists     [][]item            // per source: its last good list
-	fetched   []bool              // per source: lists[i] is set
+	version   uint64              // counts installs into lists
+	built     uint64              // the version the index was built from
 	merged    []item              // union of lists, by name
 	sidecars  map[string]sidecar  // by LoRA name
 	overrides map[string][]string // by LoRA name
+	changed   chan struct{}       // closed at the next swap
 
 	idx atomic.Pointer[Index]
 }
@@ -71,12 +86,21 @@ func NewCatalog(sources []Source, opts CatalogOptions) *Catalog {
 	if log == nil {
 		log = slog.Default()
 	}
+	timeout := opts.SourceTimeout
+	if timeout <= 0 {
+		timeout = DefaultSourceTimeout
+	}
 	c := &Catalog{
 		sources: slices.Clone(sources),
 		dir:     opts.LoRADir,
 		log:     log,
+		timeout: timeout,
+		busy:    make([]chan struct{}, len(sources)),
 		lists:   make([][]item, len(sources)),
-		fetched: make([]bool, len(sources)),
+		changed: make(chan struct{}),
+	}
+	for i := range c.busy {
+		c.busy[i] = make(chan struct{}, 1)
 	}
 	c.idx.Store(newIndex(nil, log))
 	return c
@@ -98,18 +122,32 @@ func (c *Catalog) SetTriggerOverrides(overrides map[string]string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.overrides = m
-	c.idx.Store(c.build())
+	c.swap(c.build())
 }
 
-// Refresh asks every source for its LoRAs, at the same time, and replaces
-// the index. A source that fails keeps its last good list (none before its
-// first success). When every source fails, the current index stays and the
-// error wraps each cause. Calls are serialised.
+// Refresh asks every source for its LoRAs, at the same time, each within
+// its own SourceTimeout, and rebuilds the index as each one answers: a hung
+// backend delays no other backend's LoRAs, and holds Refresh itself no
+// longer than its deadline. A source that fails keeps its last good list
+// (none before its first success). When every source fails, the index is
+// not rebuilt and the error wraps each cause. The Change counts what
+// differs between the index before the call and after it.
+//
+// Calls may overlap: each source is fetched by one caller at a time (see
+// RefreshSource), so overlapping calls never pile requests on a slow
+// backend.
 func (c *Catalog) Refresh(ctx context.Context) (Change, error) {
-	c.refreshMu.Lock()
-	defer c.refreshMu.Unlock()
-
-	lists, errs := c.fetch(ctx)
+	before := c.Index()
+	errs := make([]error, len(c.sources))
+	var wg sync.WaitGroup
+	for i := range c.sources {
+		wg.Go(func() {
+			if errs[i] = c.fetchSource(ctx, i); errs[i] == nil {
+				c.rebuild()
+			}
+		})
+	}
+	wg.Wait()
 	failed := 0
 	for _, err := range errs {
 		if err != nil {
@@ -120,56 +158,111 @@ func (c *Catalog) Refresh(ctx context.Context) (Change, error) {
 		return Change{Total: c.Index().Len(), Failed: failed},
 			fmt.Errorf("refresh LoRA catalog: every source failed: %w", errors.Join(errs...))
 	}
-
-	c.mu.Lock()
-	for i, l := range lists {
-		if errs[i] == nil {
-			c.lists[i], c.fetched[i] = l, true
-		} else {
-			c.log.Warn("LoRA source failed; keeping its last list", "source", sourceName(c.sources[i], i), "kept", len(c.lists[i]), "err", errs[i])
+	for i, err := range errs {
+		if err != nil {
+			c.mu.Lock()
+			kept := len(c.lists[i])
+			c.mu.Unlock()
+			c.log.Warn("LoRA source failed; keeping its last list", "source", sourceName(c.sources[i], i), "kept", kept, "err", err)
 		}
 	}
+	ch := diff(before, c.Index())
+	ch.Failed = failed
+	return ch, nil
+}
+
+// RefreshSource asks source i alone for its LoRAs, within SourceTimeout,
+// and rebuilds the index: for when one backend rescanned its folder or came
+// back up, without waiting on the others. On failure source i keeps its
+// last good list, the index stays, and the Change has Failed 1. It waits
+// for a fetch of the same source already under way (within the same
+// deadline), never for another source's.
+func (c *Catalog) RefreshSource(ctx context.Context, i int) (Change, error) {
+	if i < 0 || i >= len(c.sources) {
+		return Change{Total: c.Index().Len()}, fmt.Errorf("refresh LoRA source %d: the catalog has %d sources", i+1, len(c.sources))
+	}
+	before := c.Index()
+	if err := c.fetchSource(ctx, i); err != nil {
+		return Change{Total: before.Len(), Failed: 1}, fmt.Errorf("refresh LoRA catalog: %w", err)
+	}
+	c.rebuild()
+	return diff(before, c.Index()), nil
+}
+
+// fetchSource fetches source i within its deadline and, on success, makes
+// the answer its list. The per-source slot is held from the request to the
+// install, so that an older answer never replaces a newer one.
+func (c *Catalog) fetchSource(ctx context.Context, i int) error {
+	s := c.sources[i]
+	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout,
+		fmt.Errorf("%s gave no LoRA list within %v", sourceName(s, i), c.timeout))
+	defer cancel()
+	select {
+	case c.busy[i] <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("LoRAs of %s: an earlier request to it is still running: %w", sourceName(s, i), context.Cause(ctx))
+	}
+	defer func() { <-c.busy[i] }()
+	ls, err := s.LoRAs(ctx)
+	if err != nil {
+		return fmt.Errorf("LoRAs of %s: %w", sourceName(s, i), err)
+	}
+	list := reduce(ls, c.dir != "")
+	c.mu.Lock()
+	c.lists[i] = list
+	c.version++
+	c.mu.Unlock()
+	return nil
+}
+
+// rebuild merges the lists, reads the sidecars and swaps in a new index.
+// Rebuilds are serialised; one that finds every list already in the index
+// (another rebuild started after its install) does nothing, so sources
+// answering together cost one rebuild, not one each.
+func (c *Catalog) rebuild() {
+	c.buildMu.Lock()
+	defer c.buildMu.Unlock()
+
+	c.mu.Lock()
+	if c.version == c.built {
+		c.mu.Unlock()
+		return
+	}
+	v := c.version
 	c.merged = merge(c.lists)
 	merged := c.merged
 	c.mu.Unlock()
 
 	// Reading sidecars is file I/O: done outside mu so that overrides can
-	// still be set meanwhile. refreshMu keeps merged and cache ours.
+	// still be set meanwhile. buildMu keeps merged and cache ours.
 	var sidecars map[string]sidecar
 	if c.dir != "" {
 		sidecars = c.readSidecars(merged)
 	}
 
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if sidecars != nil {
 		c.sidecars = sidecars
 	}
-	next := c.build()
-	prev := c.idx.Swap(next)
-	c.mu.Unlock()
-
-	ch := diff(prev, next)
-	ch.Failed = failed
-	return ch, nil
+	c.built = v
+	c.swap(c.build())
 }
 
-func (c *Catalog) fetch(ctx context.Context) ([][]item, []error) {
-	lists := make([][]item, len(c.sources))
-	errs := make([]error, len(c.sources))
-	keepPath := c.dir != ""
-	var wg sync.WaitGroup
-	for i, s := range c.sources {
-		wg.Go(func() {
-			ls, err := s.LoRAs(ctx)
-			if err != nil {
-				errs[i] = fmt.Errorf("LoRAs of %s: %w", sourceName(s, i), err)
-				return
-			}
-			lists[i] = reduce(ls, keepPath)
-		})
-	}
-	wg.Wait()
-	return lists, errs
+// swap makes next the index and wakes those waiting in Changed. c.mu is held.
+func (c *Catalog) swap(next *Index) {
+	c.idx.Store(next)
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// Changed is closed when the index is next replaced (by a refresh or new
+// trigger overrides), for whoever shows the catalog and wants to catch up
+// without polling. Take it before reading Index so that no change is missed.
+func (c *Catalog) Changed() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
 }
 
 // sourceName names a source in logs and errors: its String method (the

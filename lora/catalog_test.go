@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,5 +282,167 @@ func TestCatalogKnowsWhichServersHaveEachLoRA(t *testing.T) {
 	refresh(t, one)
 	if l, _ := one.Index().Get("x"); !l.OnServer(0) {
 		t.Errorf("with one backend, x must be on it")
+	}
+}
+
+// hangingSource is a fakeSource that, while hang is set, accepts the request
+// and never answers until its context ends, like a backend stuck behind a
+// long job; started receives one value per hung call (never blocks).
+type hangingSource struct {
+	fakeSource
+	hang    atomic.Bool
+	started chan struct{}
+}
+
+func newHangingSource(loras ...a1111.LoRA) *hangingSource {
+	return &hangingSource{fakeSource: fakeSource{loras: loras}, started: make(chan struct{}, 16)}
+}
+
+func (s *hangingSource) LoRAs(ctx context.Context) ([]a1111.LoRA, error) {
+	if !s.hang.Load() {
+		return s.fakeSource.LoRAs(ctx)
+	}
+	select {
+	case s.started <- struct{}{}:
+	default:
+	}
+	<-ctx.Done()
+	return nil, fmt.Errorf("no answer: %w", ctx.Err())
+}
+
+// waitIndex returns once cond holds for the catalog's index, failing the
+// test after a few seconds.
+func waitIndex(t *testing.T, c *Catalog, what string, cond func(*Index) bool) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		changed := c.Changed()
+		if cond(c.Index()) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("gave up waiting for %s", what)
+		}
+	}
+}
+
+func has(name string) func(*Index) bool {
+	return func(ix *Index) bool { _, ok := ix.Get(name); return ok }
+}
+
+func TestHungSourceDelaysNoOtherSource(t *testing.T) {
+	a := newHangingSource(wire("x", "x", ""))
+	a.hang.Store(true)
+	b := &fakeSource{loras: []a1111.LoRA{wire("z", "z", "")}}
+	// A deadline far longer than this test may take: B's LoRAs must not
+	// wait for it.
+	c := NewCatalog([]Source{a, b}, CatalogOptions{Logger: discard(), SourceTimeout: time.Hour})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		ch  Change
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		ch, err := c.Refresh(ctx)
+		done <- result{ch, err}
+	}()
+	waitIndex(t, c, "B's LoRA while A hangs", has("z"))
+	select {
+	case <-a.started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("A was never asked")
+	}
+
+	// Refreshing B alone does not wait for A's fetch either.
+	b.set([]a1111.LoRA{wire("z", "z", ""), wire("w", "w", "")}, nil)
+	one, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	if ch, err := c.RefreshSource(one, 1); err != nil || ch != (Change{Added: 1, Total: 2}) {
+		t.Fatalf("RefreshSource(B) while A hangs: %+v, %v", ch, err)
+	}
+	if !has("w")(c.Index()) {
+		t.Error("B's new LoRA is not in the catalog")
+	}
+
+	cancel() // A's request ends with the caller's context
+	select {
+	case r := <-done:
+		if r.err != nil || r.ch.Failed != 1 || r.ch.Total != 2 {
+			t.Errorf("Refresh with A hung: %+v, %v", r.ch, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Refresh did not return once its context ended")
+	}
+}
+
+func TestSourceTimeoutBoundsRefresh(t *testing.T) {
+	a := newHangingSource(wire("x", "x", ""))
+	b := &fakeSource{loras: []a1111.LoRA{wire("z", "z", "")}}
+	c := NewCatalog([]Source{a, b}, CatalogOptions{Logger: discard(), SourceTimeout: 50 * time.Millisecond})
+	refresh(t, c)
+
+	a.hang.Store(true)
+	b.set([]a1111.LoRA{wire("z", "z", ""), wire("w", "w", "")}, nil)
+	done := make(chan Change, 1)
+	go func() {
+		// No deadline of the caller's: only SourceTimeout ends A's request.
+		ch, err := c.Refresh(context.Background())
+		if err != nil {
+			t.Errorf("one source hung, the other answered: %v", err)
+		}
+		done <- ch
+	}()
+	select {
+	case ch := <-done:
+		if ch != (Change{Added: 1, Total: 3, Failed: 1}) {
+			t.Errorf("Refresh with A hung: %+v", ch)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a hung source held Refresh past its SourceTimeout")
+	}
+	if !has("x")(c.Index()) {
+		t.Error("A's LoRA vanished while A hung; it should keep its last good list")
+	}
+
+	// Refreshing A alone fails the same way and keeps its list.
+	ch, err := c.RefreshSource(context.Background(), 0)
+	if err == nil || ch.Failed != 1 || ch.Total != 3 {
+		t.Errorf("RefreshSource(A) while hung: %+v, %v", ch, err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the error should say A timed out: %v", err)
+	}
+	if !has("x")(c.Index()) {
+		t.Error("A's LoRA vanished after its own refresh failed")
+	}
+
+	// Back up: A's new list replaces its old one.
+	a.hang.Store(false)
+	a.set([]a1111.LoRA{wire("x2", "x2", "")}, nil)
+	if ch, err := c.RefreshSource(context.Background(), 0); err != nil || ch != (Change{Added: 1, Removed: 1, Total: 3}) {
+		t.Errorf("RefreshSource(A) back up: %+v, %v", ch, err)
+	}
+	if _, err := c.RefreshSource(context.Background(), 2); err == nil {
+		t.Error("RefreshSource of a source that does not exist should fail")
+	}
+}
+
+func TestEverySourceHungKeepsTheIndex(t *testing.T) {
+	a := newHangingSource(wire("x", "x", ""))
+	c := NewCatalog([]Source{a}, CatalogOptions{Logger: discard(), SourceTimeout: 20 * time.Millisecond})
+	refresh(t, c)
+	before := c.Index()
+	a.hang.Store(true)
+	ch, err := c.Refresh(context.Background())
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("every source hung: want a timeout error, got %v", err)
+	}
+	if ch != (Change{Total: 1, Failed: 1}) || c.Index() != before {
+		t.Errorf("every source hung: %+v; the index must stay", ch)
 	}
 }
