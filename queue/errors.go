@@ -24,6 +24,17 @@ var (
 	ErrNotOwner = errors.New("queue: only the job's owner may cancel it")
 	// ErrNotFound: Cancel of an id that is unknown or already finished.
 	ErrNotFound = errors.New("queue: no such job queued or running")
+	// ErrNoServer: no backend the job may use was up for
+	// Options.NoServerWait, so Done receives it (wrapped). Submit returns
+	// it (wrapped) for a job that no backend could ever run: Backends and
+	// Avoid together leave none of [0, Options.Backends).
+	ErrNoServer = errors.New("queue: no server up that may run the job")
+	// ErrBadID: Submit of a Job.ID that is not 1 to 20 characters of
+	// [0-9a-z] (see ValidID).
+	ErrBadID = errors.New("queue: malformed job id")
+	// ErrDuplicateID: Submit of a Job.ID that a queued or running job
+	// already has.
+	ErrDuplicateID = errors.New("queue: job id already queued or running")
 )
 
 // LimitError is Submit's refusal when the user is at the per-user limit.

@@ -14,6 +14,9 @@ import "slices"
 // not), and after everyone otherwise. A user who was served last and comes
 // back with a new job takes the tail as last again, so a user submitting
 // jobs one by one while their first one runs does not get ahead of others.
+//
+// A job that failed over is pushed to the front instead (pushFront): first
+// in its user's FIFO, and its user first in users.
 type rotation struct {
 	users   []*userLine
 	waiting map[string]*userLine
@@ -56,24 +59,49 @@ func (r *rotation) push(e *entry) {
 	}
 }
 
-// pop removes and returns the next job to run, or nil.
-func (r *rotation) pop() *entry { return r.popFor(-1) }
-
-// popFor removes and returns the next job that may run on backend b (any
-// job when b < 0), or nil. Only the head of each user's FIFO is a
-// candidate, so a user's jobs still start in order; users skipped because
-// their next job cannot use b keep their place.
-func (r *rotation) popFor(b int) *entry {
-	j := -1
-	for i, l := range r.users {
-		if m := l.jobs[0].job.Backends; b < 0 || m == 0 || (b < 64 && m&(1<<b) != 0) {
-			j = i
-			break
-		}
+// pushFront puts e at the head of the line: first in its user's FIFO, and
+// its user first in the rotation. A job that failed over goes there, so
+// the next backend that may run it takes it.
+func (r *rotation) pushFront(e *entry) {
+	r.n++
+	u := e.job.User
+	l := r.waiting[u]
+	if l == nil {
+		l = &userLine{user: u, jobs: []*entry{e}}
+		r.waiting[u] = l
+		// A tail that was last stays the tail (unless the line was
+		// empty, and then lastAtTail was false already).
+		r.users = slices.Insert(r.users, 0, l)
+		return
 	}
-	if j < 0 {
+	l.jobs = slices.Insert(l.jobs, 0, e)
+	j := slices.Index(r.users, l)
+	if j == len(r.users)-1 && r.lastAtTail {
+		// last leaves the tail: a newcomer no longer goes before it.
+		r.lastAtTail = false
+	}
+	r.users = slices.Delete(r.users, j, j+1)
+	r.users = slices.Insert(r.users, 0, l)
+}
+
+// heads returns the users waiting, in serving order; the head of each
+// one's FIFO (jobs[0]) is the only job of theirs that may start. The slice
+// is the rotation's own: read it, do not keep it past a change.
+func (r *rotation) heads() []*userLine { return r.users }
+
+// pop removes and returns the next job in fair order, or nil.
+func (r *rotation) pop() *entry {
+	if len(r.users) == 0 {
 		return nil
 	}
+	return r.popAt(0)
+}
+
+// popAt serves users[j]: it removes and returns the head of their FIFO and
+// moves them to the tail if they still wait. Serving a user out of turn
+// (j > 0: the users before it could not use the backend, or were
+// overtaken) leaves the users it passed at their places.
+func (r *rotation) popAt(j int) *entry {
 	l := r.users[j]
 	r.users = slices.Delete(r.users, j, j+1)
 	e := l.jobs[0]

@@ -8,7 +8,8 @@ import (
 )
 
 // Positions come from simulating the line; they must match the order in
-// which jobs actually leave it, whatever joined or left before.
+// which jobs actually leave it, whatever joined (at the back or the front)
+// or left before.
 func TestRotationPositionsMatchServingOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 300 {
@@ -20,7 +21,11 @@ func TestRotationPositionsMatchServingOrder(t *testing.T) {
 			case op < 6:
 				n++
 				e := &entry{id: fmt.Sprint(n), job: Job{User: fmt.Sprint("u", rng.IntN(5))}}
-				r.push(e)
+				if op == 5 {
+					r.pushFront(e) // a job back from a failed backend
+				} else {
+					r.push(e)
+				}
 				live = append(live, e)
 			case op < 8 && len(live) > 0:
 				i := rng.IntN(len(live))
@@ -51,5 +56,28 @@ func TestRotationPositionsMatchServingOrder(t *testing.T) {
 		if !slices.Equal(predicted, served) {
 			t.Fatalf("trial %d: predicted %v, served %v", trial, predicted, served)
 		}
+	}
+}
+
+// A job pushed to the front is served next, before its user's other jobs,
+// and a newcomer does not get ahead of it.
+func TestRotationPushFront(t *testing.T) {
+	r := newRotation()
+	mk := func(id, user string) *entry { return &entry{id: id, job: Job{User: user}} }
+	r.push(mk("a1", "a"))
+	r.push(mk("a2", "a"))
+	r.push(mk("b1", "b"))
+	if e := r.pop(); e.id != "a1" {
+		t.Fatalf("popped %s", e.id)
+	}
+	// Line: b1, a2 (a at the tail, served last). a1 comes back.
+	r.pushFront(mk("a1", "a"))
+	r.push(mk("c1", "c")) // a newcomer: after b, not before a
+	var got []string
+	for e := r.pop(); e != nil; e = r.pop() {
+		got = append(got, e.id)
+	}
+	if want := []string{"a1", "b1", "c1", "a2"}; !slices.Equal(got, want) {
+		t.Fatalf("served %v, want %v", got, want)
 	}
 }

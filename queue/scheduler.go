@@ -5,7 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
+	"time"
+)
+
+// Defaults for the Options left zero.
+const (
+	DefaultNoServerWait = 5 * time.Minute
+	DefaultMaxAttempts  = 3
+	DefaultMaxOvertakes = 3
 )
 
 // Options configure a Scheduler.
@@ -14,8 +23,32 @@ type Options struct {
 	// Jobs get backend indexes in [0, Backends).
 	Backends int
 	// MaxPerUser is how many jobs one user may have queued or running at
-	// once (MAX_QUEUE_PER_USER); 0 or less means no limit.
+	// once (MAX_QUEUE_PER_USER); 0 or less means no limit. A job that
+	// failed over keeps its count while it waits again.
 	MaxPerUser int
+	// NoServerWait is how long a job may wait while no backend it may use
+	// is up before it ends with ErrNoServer; the wait starts again each
+	// time it begins waiting for a server. 0 means DefaultNoServerWait;
+	// negative means for ever.
+	NoServerWait time.Duration
+	// Retryable tells the errors of Run that are the server's fault (it
+	// went down, hung, died mid-generation) from the job's: after one, the
+	// job fails over to another backend (see MaxAttempts). nil: no error
+	// is retried. It is called without the scheduler's lock (it may call
+	// SetUp), and not for a Run whose context was cancelled; a job
+	// cancelled (Cancel, Shutdown) is never moved, whatever it says.
+	Retryable func(err error) bool
+	// MaxAttempts bounds failover: after a retryable error the job is
+	// moved only if it has failed on fewer than MaxAttempts backends and
+	// some backend it may use has not failed it; otherwise Done gets the
+	// error. 0 or less means DefaultMaxAttempts.
+	MaxAttempts int
+	// MaxOvertakes bounds placement (see Job.Checkpoint): a job passed over
+	// this many times for jobs that match a backend's loaded checkpoint is
+	// taken by the next backend it may use. 0 means DefaultMaxOvertakes;
+	// negative means no job is ever passed over (jobs start in fair order;
+	// a job only picks, among several free backends, one it matches).
+	MaxOvertakes int
 	// Logger receives panics and shutdown notes; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -23,21 +56,30 @@ type Options struct {
 // Scheduler runs jobs fairly across users, one at a time per backend.
 // Its methods are safe for concurrent use.
 type Scheduler struct {
-	maxPerUser int
-	log        *slog.Logger
-	idPrefix   string
-	wg         sync.WaitGroup // one per job goroutine
+	maxPerUser   int
+	maxAttempts  int
+	maxOvertakes int
+	noServerWait time.Duration // negative: for ever
+	retryable    func(error) bool
+	log          *slog.Logger
+	idPrefix     string
+	wg           sync.WaitGroup // one per job goroutine
+	// afterFunc starts the no-server timers (time.AfterFunc's Stop).
+	afterFunc func(time.Duration, func()) func() bool
 
-	mu     sync.Mutex
-	closed bool
-	seq    uint64
-	busy   []*entry // running job per backend, nil when free
-	line   rotation
-	jobs   map[string]*entry // queued or running, by id
-	active map[string]int    // per user: queued + running
+	mu          sync.Mutex
+	closed      bool
+	seq         uint64
+	busy        []*entry // running job per backend, nil when free
+	backends    []backend
+	line        rotation
+	jobs        map[string]*entry // queued or running, by id
+	active      map[string]int    // per user: queued + running
+	freeScratch []int             // reused by pickLocked
 }
 
-// New returns a Scheduler ready for Submit.
+// New returns a Scheduler ready for Submit, with every backend up and
+// nothing known of their checkpoints.
 func New(opts Options) *Scheduler {
 	if opts.Backends < 1 {
 		opts.Backends = 1
@@ -45,45 +87,83 @@ func New(opts Options) *Scheduler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Scheduler{
-		maxPerUser: opts.MaxPerUser,
-		log:        opts.Logger,
-		idPrefix:   newIDPrefix(),
-		busy:       make([]*entry, opts.Backends),
-		line:       newRotation(),
-		jobs:       make(map[string]*entry),
-		active:     make(map[string]int),
+	if opts.NoServerWait == 0 {
+		opts.NoServerWait = DefaultNoServerWait
 	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.MaxOvertakes == 0 {
+		opts.MaxOvertakes = DefaultMaxOvertakes
+	}
+	s := &Scheduler{
+		maxPerUser:   opts.MaxPerUser,
+		maxAttempts:  opts.MaxAttempts,
+		maxOvertakes: opts.MaxOvertakes,
+		noServerWait: opts.NoServerWait,
+		retryable:    opts.Retryable,
+		log:          opts.Logger,
+		idPrefix:     newIDPrefix(),
+		afterFunc:    afterFunc,
+		busy:         make([]*entry, opts.Backends),
+		backends:     make([]backend, opts.Backends),
+		line:         newRotation(),
+		jobs:         make(map[string]*entry),
+		active:       make(map[string]int),
+	}
+	for b := range s.backends {
+		s.backends[b].up = true
+	}
+	return s
 }
 
-// Submit queues j and returns its id (at most 20 characters of [0-9a-z])
-// and its place in line: 0 if it starts at once, 1 if it is next, and so
-// on. The error wraps ErrUserLimit (as a *LimitError) when the user is at
-// the per-user limit, or is ErrClosed after Shutdown began.
+// Submit queues j and returns its id (j.ID if set, else a generated one;
+// see ValidID) and its place in line: 0 if it starts at once, 1 if it is
+// next, and so on. Errors: ErrUserLimit (as a *LimitError) when the user
+// is at the per-user limit; ErrClosed after Shutdown began; ErrBadID or
+// ErrDuplicateID for a j.ID it cannot take; ErrNoServer (wrapped) when
+// j.Backends and j.Avoid leave no backend that could ever run it. A job
+// whose backends are merely down is queued and waits (see
+// Job.OnNoServer).
 func (s *Scheduler) Submit(j *Job) (id string, pos int, err error) {
 	if j == nil || j.Run == nil {
 		return "", 0, errors.New("queue: submit: job has no Run")
+	}
+	if j.ID != "" && !ValidID(j.ID) {
+		return "", 0, fmt.Errorf("queue: submit %q: %w", j.ID, ErrBadID)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return "", 0, ErrClosed
 	}
+	if j.ID != "" && s.jobs[j.ID] != nil {
+		return "", 0, fmt.Errorf("queue: submit %s: %w", j.ID, ErrDuplicateID)
+	}
 	if s.maxPerUser > 0 && s.active[j.User] >= s.maxPerUser {
 		return "", 0, &LimitError{Limit: s.maxPerUser}
 	}
-	s.seq++
-	ctx, cancel := context.WithCancelCause(context.Background())
 	e := &entry{
-		id:     formatID(s.idPrefix, s.seq),
-		job:    *j,
-		ctx:    ctx,
-		cancel: cancel,
-		wake:   make(chan struct{}, 1),
+		job:      *j,
+		wake:     make(chan struct{}, 1),
+		avoid:    j.Avoid,
+		attempts: max(j.Attempts, 0),
+		backend:  -1,
 	}
+	if !s.reachableLocked(e) {
+		return "", 0, fmt.Errorf("queue: submit: no backend may run the job (backends %#x, avoid %#x): %w",
+			j.Backends, j.Avoid, ErrNoServer)
+	}
+	e.id = j.ID
+	for e.id == "" || s.jobs[e.id] != nil { // a given id may sit where a generated one would
+		s.seq++
+		e.id = formatID(s.idPrefix, s.seq)
+	}
+	e.ctx, e.cancel = context.WithCancelCause(context.Background())
 	s.jobs[e.id] = e
 	s.active[j.User]++
 	s.line.push(e)
+	s.checkServerLocked(e)
 	s.advanceLocked()
 
 	reported := e.pos
@@ -95,12 +175,13 @@ func (s *Scheduler) Submit(j *Job) (id string, pos int, err error) {
 	return e.id, e.pos, nil
 }
 
-// Cancel cancels job id on behalf of user. A queued job leaves the line at
-// once and its Done gets an error wrapping ErrCanceled. A running job's
-// context is cancelled with cause ErrCanceled and wasRunning is true; its
-// Done gets whatever Run returns (or an error wrapping ErrCanceled if Run
-// had not been called yet). Errors: ErrNotFound for an unknown or
-// finished id, ErrNotOwner when user does not own the job.
+// Cancel cancels job id on behalf of user. A queued job (also one waiting
+// again after a failover) leaves the line at once and its Done gets an
+// error wrapping ErrCanceled. A running job's context is cancelled with
+// cause ErrCanceled and wasRunning is true; its Done gets whatever Run
+// returns (or an error wrapping ErrCanceled if Run had not been called
+// yet), and it is not moved whatever Run returns. Errors: ErrNotFound for
+// an unknown or finished id, ErrNotOwner when user does not own the job.
 func (s *Scheduler) Cancel(id, user string) (wasRunning bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -121,11 +202,12 @@ func (s *Scheduler) Cancel(id, user string) (wasRunning bool, err error) {
 	return false, nil
 }
 
-// endLocked retires a job that never started.
+// endLocked retires a waiting job (out of the line already).
 func (s *Scheduler) endLocked(e *entry, err error) {
 	e.state = stateEnded
 	e.err = err
 	e.cancel(err)
+	s.stopNoServerTimerLocked(e)
 	s.forgetLocked(e)
 	e.poke()
 }
@@ -137,38 +219,78 @@ func (s *Scheduler) forgetLocked(e *entry) {
 	}
 }
 
-// finish frees the job's backend and starts the next job on it.
-func (s *Scheduler) finish(e *entry) {
+// afterRun frees the job's backend after Run (or its skipping, ran false)
+// and either retires the job or, when err is retryable and the job may
+// still try elsewhere, puts it back at the head of the line (moved true,
+// from the backend it failed on). Then it starts waiting jobs on free
+// backends.
+func (s *Scheduler) afterRun(e *entry, ran bool, err error) (from int, moved bool) {
+	retry := ran && err != nil && s.retryable != nil && e.ctx.Err() == nil && s.isRetryable(e, err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.busy[e.backend] = nil
+	b := e.backend
+	s.busy[b] = nil
+	if ran {
+		if err == nil {
+			s.backends[b].loaded = s.checkpointOnLocked(e, b)
+			s.backends[b].done++
+		} else {
+			s.backends[b].loaded = "" // it may have loaded the job's, or restarted
+		}
+	}
+	if retry && !s.closed && e.ctx.Err() == nil {
+		if b < 64 {
+			e.avoid |= 1 << b
+		}
+		e.attempts++
+		if e.attempts < s.maxAttempts && s.reachableLocked(e) {
+			e.state = stateQueued
+			e.backend = -1
+			e.due = true
+			s.line.pushFront(e)
+			s.checkServerLocked(e)
+			s.advanceLocked()
+			return b, true
+		}
+	}
 	s.forgetLocked(e)
 	e.cancel(nil) // release the context's resources
-	if s.closed {
-		return
+	if !s.closed {
+		s.advanceLocked()
 	}
-	s.advanceLocked()
+	return b, false
 }
 
-// advanceLocked starts waiting jobs on free backends, lowest index first,
-// then updates everyone's place in line.
+// isRetryable asks Options.Retryable, treating a panic as "no".
+func (s *Scheduler) isRetryable(e *entry, err error) (retry bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("queue: Retryable panicked", "job", e.id, "err", err,
+				"panic", v, "stack", string(debug.Stack()))
+			retry = false
+		}
+	}()
+	return s.retryable(err)
+}
+
+// advanceLocked starts waiting jobs on free backends (see pickLocked for
+// which job goes where), then updates everyone's place in line.
 func (s *Scheduler) advanceLocked() {
 	var started [4]*entry // usually one; more only on a multi-backend start
 	n := 0
-	for b := range s.busy {
-		if s.line.len() == 0 {
-			break
+	for s.line.len() > 0 {
+		i, b, ok := s.pickLocked()
+		if !ok {
+			break // no free backend, or none a waiting job may use
 		}
-		if s.busy[b] != nil {
-			continue
-		}
-		e := s.line.popFor(b)
-		if e == nil {
-			continue // nobody waiting may use this backend
-		}
+		e := s.line.popAt(i)
 		e.state = stateRunning
 		e.pos = 0
 		e.backend = b
+		e.overtakes = 0
+		e.due = false
+		e.noServer = false // it is on an up backend
+		s.stopNoServerTimerLocked(e)
 		s.busy[b] = e
 		if n < len(started) {
 			started[n] = e

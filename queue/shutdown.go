@@ -13,18 +13,18 @@ type Cut struct {
 	// Running: the job held a backend and its context was cancelled; its
 	// Done gets what Run returned (possibly success, if Run finished
 	// anyway), or an error wrapping ErrShutdown if Run had not been called
-	// yet. Otherwise the job never started and its Done gets an error
-	// wrapping ErrShutdown.
+	// yet. Otherwise the job was waiting (never started, or waiting again
+	// after a failover) and its Done gets an error wrapping ErrShutdown.
 	Running bool
 }
 
 // Shutdown stops accepting jobs (Submit returns ErrClosed), ends every
 // queued job with ErrShutdown, cancels running jobs' contexts with cause
-// ErrShutdown, and waits until every job's goroutine has finished (Run
-// returned and Done called) or ctx ends. It returns the jobs it cut off,
-// queued ones first in line order, then running ones by backend; the error
-// is non-nil when ctx ended first. Calling it again cuts nothing and waits
-// again.
+// ErrShutdown (so none fails over), and waits until every job's goroutine
+// has finished (Run returned and Done called) or ctx ends. It returns the
+// jobs it cut off, queued ones first in line order, then running ones by
+// backend; the error is non-nil when ctx ended first. Calling it again
+// cuts nothing and waits again.
 func (s *Scheduler) Shutdown(ctx context.Context) ([]Cut, error) {
 	s.mu.Lock()
 	var cuts []Cut
