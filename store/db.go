@@ -1,7 +1,8 @@
 // Package store keeps the bot's durable state in one bbolt file: each user's
-// presets, the share codes that copy a preset to another user, and the bot's
-// settings. It is the only package that touches bbolt; the rest of the bot
-// sees typed methods (DB implements gen.PresetStore).
+// presets, the share codes that copy a preset to another user, the bot's
+// settings, and the job records that let a restarted bot finish what it was
+// asked. It is the only package that touches bbolt; the rest of the bot
+// sees typed methods (DB implements gen.PresetStore and jobs.Store).
 //
 // Rules the store keeps, whatever its callers do:
 //   - one process per file: a second Open of a file in use fails within
@@ -104,7 +105,8 @@ func (db *DB) Close() error {
 
 // Check walks the whole file and reports the first inconsistency bbolt finds
 // (pages freed twice, unreachable pages, unsorted keys), then checks that
-// every preset and share record decodes. Nil means the file is sound.
+// every preset, share and job record decodes and that the job indexes agree
+// with the job records. Nil means the file is sound.
 func (db *DB) Check() error {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
 		var errs []error
@@ -114,7 +116,7 @@ func (db *DB) Check() error {
 		if len(errs) > 0 {
 			return fmt.Errorf("bbolt consistency: %w", errors.Join(errs...))
 		}
-		return checkRecords(tx)
+		return errors.Join(checkRecords(tx), checkJobs(tx))
 	})
 	if err != nil {
 		return fmt.Errorf("check database %s: %w", db.path, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"lorabot/gen"
+	"lorabot/jobs"
 )
 
 // Child processes: some tests re-exec the test binary with childEnv set, to
@@ -55,6 +56,13 @@ func runChild(mode, path, arg string) int {
 			return 2
 		}
 		return crashWriter(path, start)
+	case "jobcrash":
+		start, err := strconv.Atoi(arg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		return jobCrashWriter(path, start)
 	}
 	fmt.Fprintln(os.Stderr, "unknown child mode", mode)
 	return 2
@@ -92,6 +100,54 @@ func crashWriter(path string, start int) int {
 		}
 	}
 	return 0
+}
+
+// Job crash child: every crashPruneEvery jobs, right after reporting one
+// done, it prunes final records down to the newest crashKeepJobs.
+const crashKeepJobs, crashPruneEvery = 20, 10
+
+// jobCrashWriter takes jobs crashJobID(start), crashJobID(start+1), …
+// through queued, running and done, one PutJob each, printing "ID state"
+// after each commit, and prunes now and then; it never prunes pending
+// records. Like crashWriter it stops by itself after a while.
+func jobCrashWriter(path string, start int) int {
+	db, err := Open(path, Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for i := start; time.Now().Before(deadline); i++ {
+		r := crashJob(i)
+		for _, s := range []jobs.State{jobs.Queued, jobs.Running, jobs.Done} {
+			r.State, r.Updated = s, time.Now()
+			r.Server = ""
+			if s == jobs.Running {
+				r.Server, r.Runs = "10.0.0.2:7860", r.Runs+1
+			}
+			if err := db.PutJob(r); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			fmt.Fprintf(os.Stdout, "%s %s\n", r.ID, s)
+		}
+		if i%crashPruneEvery == 0 {
+			if _, err := db.PruneJobs(time.Time{}, crashKeepJobs, time.Time{}); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+		}
+	}
+	return 0
+}
+
+func crashJobID(i int) string { return fmt.Sprintf("job%06d", i) }
+
+// crashJob is big enough that a put touches more than one page.
+func crashJob(i int) jobs.Record {
+	r := testJob(crashJobID(i), jobs.Queued, time.Now())
+	r.Request.Prompt.Text = strings.Repeat("detailed ", 300)
+	return r
 }
 
 // crashPresetID spreads writes over users so that none hits the limit.

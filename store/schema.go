@@ -7,7 +7,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Layout of schema version 1 (keys in quotes, <> for variable parts):
+// Layout of schema version 2 (keys in quotes, <> for variable parts):
 //
 //	"meta"     "schema" → decimal schema version
 //	"users"    <user ID> (bucket)
@@ -17,9 +17,18 @@ import (
 //	"settings" <key> → raw value
 //	"results"  <job ID> → result record (JSON): the settings behind a posted image
 //	"resultseq" <big-endian sequence> → job ID, oldest first, for pruning
+//	"jobs"     <job ID> → job record (JSON): {"seq": <first put>, "job": jobs.Record}
+//	"jobseq"   <big-endian seq> → job ID, every job record, oldest first put first
+//	"jobpending" <big-endian seq> → job ID, the queued and running subset of jobseq
 //
 // A user's data lives in a bucket of its own, keyed by the raw user ID, so no
 // preset name — with "/" or anything else in it — can reach another user's.
+//
+// Job records carry their seq so that a state change finds and keeps their
+// index entries. jobpending exists so that a restart reads the few pending
+// records without decoding the thousands of final ones kept for buttons;
+// jobseq orders everything for pruning by count. Version 2 added the three
+// job buckets (migrateV1toV2).
 var (
 	bucketMeta     = []byte("meta")
 	bucketUsers    = []byte("users")
@@ -32,6 +41,13 @@ var (
 	keyDefault     = []byte("default") // inside a user's bucket
 )
 
+// The job buckets, new in version 2.
+var (
+	bucketJobs       = []byte("jobs")
+	bucketJobSeq     = []byte("jobseq")
+	bucketJobPending = []byte("jobpending")
+)
+
 // migration turns a file of schema version i into version i+1, inside the
 // transaction that upgrade gives it.
 type migration func(db *DB, tx *bolt.Tx) error
@@ -41,11 +57,12 @@ type migration func(db *DB, tx *bolt.Tx) error
 // has shipped, and add a test that opens a file of the previous version.
 var migrations = []migration{
 	migrateV0toV1,
+	migrateV1toV2,
 }
 
 // SchemaVersion is the version of the layout this binary writes; it equals
 // len(migrations) (a test holds them together).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // upgrade initialises a new file or migrates an older one to SchemaVersion,
 // all in one transaction: a failed migration leaves the file as it was.
@@ -115,9 +132,13 @@ func readVersion(tx *bolt.Tx) (version int, fresh bool, err error) {
 	return v, false, nil
 }
 
-// topBuckets are the buckets every version 1 file has. A bucket added later
-// without a change of record shape goes here, not into a migration.
-var topBuckets = [][]byte{bucketMeta, bucketUsers, bucketShares, bucketSettings, bucketResults, bucketResSeq}
+// topBuckets are the buckets every current file has; upgrade creates any
+// that is missing. A bucket that an older binary may safely ignore can be
+// added here alone, without a new version. One whose contents an older
+// binary would silently fail to honour (pending jobs it would never run)
+// also comes with a migration, so that the older binary refuses the file.
+var topBuckets = [][]byte{bucketMeta, bucketUsers, bucketShares, bucketSettings, bucketResults, bucketResSeq,
+	bucketJobs, bucketJobSeq, bucketJobPending}
 
 func hasBuckets(tx *bolt.Tx) bool {
 	for _, name := range topBuckets {

@@ -3,16 +3,20 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"lorabot/gen"
+	"lorabot/jobs"
 )
 
 // writeRaw builds a file by hand, as an older or newer lorabot (or another
@@ -76,8 +80,8 @@ func TestNewFileRecordsSchemaVersion(t *testing.T) {
 		t.Errorf("created folder has mode %o, want 700", perm)
 	}
 	readRaw(t, path, func(tx *bolt.Tx) error {
-		if got := string(tx.Bucket(bucketMeta).Get(keySchema)); got != "1" {
-			t.Errorf("meta/schema = %q, want \"1\"", got)
+		if got, want := string(tx.Bucket(bucketMeta).Get(keySchema)), strconv.Itoa(SchemaVersion); got != want {
+			t.Errorf("meta/schema = %q, want %q", got, want)
 		}
 		return nil
 	})
@@ -158,6 +162,117 @@ func TestMigrateFromV0(t *testing.T) {
 	}
 }
 
+// writeV1 builds a version 1 file as a version 1 lorabot left it: presets
+// of two users with a default, a share, a setting and a result.
+func writeV1(t *testing.T, path string) {
+	writeRaw(t, path, func(tx *bolt.Tx) error {
+		for _, kv := range [][3]string{
+			{"meta", "schema", "1"},
+			{"shares", "ABCDEFGH", `{"owner":"222","preset":{"name":"Bob","options":{"steps":6}},"created":"2026-11-01T10:00:00Z"}`},
+			{"settings", "trigger/add_detail", "detailed"},
+			{"results", "job1", `{"seq":1,"options":{"prompt":"cat","steps":20}}`},
+			{"resultseq", "\x00\x00\x00\x00\x00\x00\x00\x01", "job1"},
+		} {
+			if err := put(tx, kv[0], kv[1], kv[2]); err != nil {
+				return err
+			}
+		}
+		users, err := tx.CreateBucket([]byte("users"))
+		if err != nil {
+			return err
+		}
+		for user, presets := range map[string]map[string]string{
+			"111": {
+				"anime":      `{"name":"Anime","options":{"prompt":"cel","steps":30,"loras":[{"name":"add_detail","weight":0.5},{},{}]}}`,
+				"dark/moody": `{"name":"dark/moody","options":{"negative":"bright"}}`,
+			},
+			"222": {"bob": `{"name":"Bob","options":{"steps":6}}`},
+		} {
+			u, err := users.CreateBucket([]byte(user))
+			if err != nil {
+				return err
+			}
+			b, err := u.CreateBucket([]byte("presets"))
+			if err != nil {
+				return err
+			}
+			for k, v := range presets {
+				if err := b.Put([]byte(k), []byte(v)); err != nil {
+					return err
+				}
+			}
+			if user == "111" {
+				if err := u.Put([]byte("default"), []byte("anime")); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func TestMigrateFromV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bot.db")
+	writeV1(t, path)
+	db := openAt(t, path)
+	if v, err := db.SchemaVersion(); err != nil || v != SchemaVersion {
+		t.Fatalf("after migration: schema %d, %v", v, err)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := db.Presets("111")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gen.Preset{
+		{Name: "Anime", Options: gen.Options{Prompt: "cel", Steps: 30,
+			LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Name: "add_detail", Weight: ptr(0.5)}}}},
+		{Name: "dark/moody", Options: gen.Options{Negative: "bright"}},
+	}
+	if !reflect.DeepEqual(alice, want) {
+		t.Errorf("presets of 111 after migration:\n got %+v\nwant %+v", alice, want)
+	}
+	if d, ok, err := db.DefaultPreset("111"); err != nil || !ok || d.Name != "Anime" {
+		t.Errorf("default of 111 after migration: %+v %v %v", d, ok, err)
+	}
+	if bob, err := db.Presets("222"); err != nil || len(bob) != 1 || bob[0].Options.Steps != 6 {
+		t.Errorf("presets of 222 after migration: %+v %v", bob, err)
+	}
+	if p, err := db.ImportPreset("333", "abcdefgh", ""); err != nil || p.Name != "Bob" {
+		t.Errorf("share after migration: %+v %v", p, err)
+	}
+	if v, ok, err := db.Setting("trigger/add_detail"); err != nil || !ok || string(v) != "detailed" {
+		t.Errorf("setting after migration: %q %v %v", v, ok, err)
+	}
+	if o, err := db.Result("job1"); err != nil || o.Prompt != "cat" {
+		t.Errorf("result after migration: %+v %v", o, err)
+	}
+	// The migrated file keeps jobs like a new one.
+	now := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	if err := db.PutJob(jobs.Record{ID: "j1", User: "111", State: jobs.Queued, Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := db.PendingJobs(); err != nil || len(pending) != 1 || pending[0].ID != "j1" {
+		t.Errorf("pending jobs after migration: %+v %v", pending, err)
+	}
+	if err := db.Check(); err != nil {
+		t.Error(err)
+	}
+	db.Close()
+	readRaw(t, path, func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketJobs, bucketJobSeq, bucketJobPending} {
+			if tx.Bucket(name) == nil {
+				t.Errorf("no bucket %s after migration", name)
+			}
+		}
+		if got := string(tx.Bucket(bucketMeta).Get(keySchema)); got != strconv.Itoa(SchemaVersion) {
+			t.Errorf("meta/schema = %q after migration", got)
+		}
+		return nil
+	})
+}
+
 func TestFailedMigrationLeavesFileUntouched(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bot.db")
 	writeV0(t, path)
@@ -199,7 +314,7 @@ func TestNewerSchemaIsRefusedUntouched(t *testing.T) {
 	}
 	db.Close()
 	writeRaw(t, path, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchema, []byte("2"))
+		return tx.Bucket(bucketMeta).Put(keySchema, []byte(strconv.Itoa(SchemaVersion+1)))
 	})
 	before, err := os.ReadFile(path)
 	if err != nil {
@@ -209,7 +324,7 @@ func TestNewerSchemaIsRefusedUntouched(t *testing.T) {
 	if !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("Open of a newer file: %v, want ErrSchemaTooNew", err)
 	}
-	for _, part := range []string{path, "version 2", "up to 1"} {
+	for _, part := range []string{path, fmt.Sprintf("version %d", SchemaVersion+1), fmt.Sprintf("up to %d", SchemaVersion)} {
 		if !strings.Contains(err.Error(), part) {
 			t.Errorf("error %q does not say %q", err, part)
 		}
