@@ -5,15 +5,16 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"lorabot/a1111"
 	"lorabot/bot"
 	"lorabot/commands"
 	"lorabot/config"
+	"lorabot/health"
 	"lorabot/imagine"
 	"lorabot/lora"
 	"lorabot/queue"
@@ -21,14 +22,34 @@ import (
 	"lorabot/throttle"
 )
 
-// Timings that tests may shorten.
+// Timings that tests may shorten. Zero values of the later fields take
+// their packages' defaults.
 type Timings struct {
 	CatalogEvery  time.Duration // periodic LoRA rescan of the catalog (not of A1111's folders)
 	ProgressEvery time.Duration // how often a running job polls /progress
 	EditEvery     time.Duration // at most one progress edit per job this often
 	StopWithin    time.Duration // how long shutdown waits for running jobs
 	TokenLifetime time.Duration // Discord's interaction token life; 0 is the real 15 minutes
+
+	ProbeMin, ProbeMax time.Duration // back-off between probes of a down server (2 s doubling to 60 s)
+	ProbeEvery         time.Duration // probes of a server that is up (30 s)
+	StallAfter         time.Duration // a generation whose server stops answering /progress this long moves (60 s)
+	InterruptGrace     time.Duration // how long a stopped generation waits for A1111 to let go (30 s)
+	NoServerWait       time.Duration // how long a job waits while no server is up (5 min)
+	RefreshTimeout     time.Duration // one server's answer to a refresh (30 s)
+	StartWait          time.Duration // how long the start waits for the servers' first lists (10 s)
 }
+
+// Job records kept: final ones for a week and at most this many (result
+// buttons read them); pending ones for a day (a job nobody could run for a
+// day is given up).
+const (
+	keepFinalJobs   = 2000
+	keepFinalFor    = 7 * 24 * time.Hour
+	keepPendingFor  = 24 * time.Hour
+	pruneJobsEvery  = time.Hour
+	defaultStartFor = 10 * time.Second
+)
 
 // DefaultTimings are production's.
 var DefaultTimings = Timings{CatalogEvery: 5 * time.Minute, ProgressEvery: time.Second, EditEvery: time.Second, StopWithin: 8 * time.Second}
@@ -43,32 +64,58 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	}
 	defer db.Close()
 
-	clients, err := Clients(cfg, log)
+	clients, err := clientsWith(cfg, a1111.Options{StallTimeout: t.StallAfter, InterruptGrace: t.InterruptGrace}, log)
 	if err != nil {
 		return err
 	}
 	sources := make([]lora.Source, len(clients))
+	probers := make([]health.Prober, len(clients))
+	names := make([]string, len(clients))
 	for i, c := range clients {
-		sources[i] = c
+		sources[i], probers[i], names[i] = c, c, c.Addr()
 	}
-	catalog := lora.NewCatalog(sources, lora.CatalogOptions{LoRADir: cfg.LoRADir, Logger: log})
+	catalog := lora.NewCatalog(sources, lora.CatalogOptions{LoRADir: cfg.LoRADir, Logger: log, SourceTimeout: t.RefreshTimeout})
 	overrides, err := db.TriggerOverrides()
 	if err != nil {
 		return err
 	}
 	catalog.SetTriggerOverrides(overrides)
 	servers := imagine.NewServers(clients, log)
-	loadCatalog(ctx, catalog, servers, log)
+	servers.RefreshTimeout = t.RefreshTimeout
 
-	sched := queue.New(queue.Options{Backends: len(clients), MaxPerUser: cfg.MaxQueuePerUser, Logger: log})
+	sched := queue.New(queue.Options{Backends: len(clients), MaxPerUser: cfg.MaxQueuePerUser, Logger: log,
+		Retryable: serverDown, NoServerWait: t.NoServerWait})
+	fl := newFleet(clients, catalog, servers, sched, t.CatalogEvery, log)
+	tracker := health.New(probers, health.Options{ProbeMin: t.ProbeMin, ProbeMax: t.ProbeMax, Every: t.ProbeEvery,
+		Fault: serverDown, OnChange: fl.onChange, Names: names, Logger: log})
+	fl.health = tracker
+
+	bg, stopBG := context.WithCancel(context.Background())
+	var bgDone sync.WaitGroup
+	bgDone.Add(2)
+	go func() { defer bgDone.Done(); tracker.Run(bg) }()
+	go func() { defer bgDone.Done(); fl.run(bg) }()
+	defer func() { stopBG(); bgDone.Wait() }()
+	startFor := t.StartWait
+	if startFor <= 0 {
+		startFor = defaultStartFor
+	}
+	wctx, cancelWait := context.WithTimeout(ctx, startFor)
+	fl.waitFirst(wctx)
+	cancelWait()
+	if catalog.Index().Len() == 0 {
+		log.Warn("no LoRA list from any image server yet; will keep trying")
+	}
+	pruneJobs(db, log)
 	// Every file-less interaction edit shares one rate-limit bucket in
 	// discordgo: space them out globally, not only per job.
 	edits := throttle.New(t.EditEvery, throttle.WithPace(t.EditEvery/5))
 	defer edits.Close()
 
 	router := bot.NewRouter(log)
-	commands.Register(router, &commands.Deps{
+	cmds := commands.Register(router, &commands.Deps{
 		Catalog: catalog, Presets: db, Results: db, Triggers: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
+		Jobs: db, Health: tracker, NoServerWait: t.NoServerWait,
 		Edits: edits, ProgressEvery: t.ProgressEvery, Log: log,
 	})
 	b, err := bot.New(bot.Options{Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.GuildID, Router: router, Logger: log, TokenLifetime: t.TokenLifetime})
@@ -81,15 +128,27 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	if err != nil {
 		return err
 	}
+	if n, err := cmds.Resume(b.Resume); err != nil {
+		log.Error("could not resume the jobs of the previous run", "err", err)
+	} else if n > 0 {
+		log.Info("resumed the jobs queued before the restart", "jobs", n)
+	}
 	if ready != nil {
 		close(ready)
 	}
-
-	bg, stopBG := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	bgDone.Add(1)
 	go func() {
-		defer close(done)
-		refreshLoop(bg, catalog, servers, t.CatalogEvery, log)
+		defer bgDone.Done()
+		tick := time.NewTicker(pruneJobsEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-bg.Done():
+				return
+			case <-tick.C:
+				pruneJobs(db, log)
+			}
+		}
 	}()
 
 	<-ctx.Done()
@@ -106,7 +165,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 		log.Warn("jobs still running at shutdown; leaving them", "err", qerr)
 	}
 	stopBG()
-	<-done
+	bgDone.Wait()
 	if err := b.Close(stopCtx); err != nil {
 		log.Warn("discord session did not close cleanly", "err", err)
 	}
@@ -116,9 +175,14 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 
 // Clients makes one A1111 client per A1111_URL.
 func Clients(cfg config.Config, log *slog.Logger) ([]*a1111.Client, error) {
+	return clientsWith(cfg, a1111.Options{}, log)
+}
+
+func clientsWith(cfg config.Config, opts a1111.Options, log *slog.Logger) ([]*a1111.Client, error) {
 	var clients []*a1111.Client
+	opts.GenerateTimeout, opts.Logger = cfg.A1111Timeout, log
 	for _, u := range cfg.A1111URLs {
-		c, err := a1111.New(u, a1111.Options{GenerateTimeout: cfg.A1111Timeout, Logger: log})
+		c, err := a1111.New(u, opts)
 		if err != nil {
 			return nil, fmt.Errorf("A1111_URL: %w", err)
 		}
@@ -127,42 +191,13 @@ func Clients(cfg config.Config, log *slog.Logger) ([]*a1111.Client, error) {
 	return clients, nil
 }
 
-// loadCatalog reads the LoRA catalog and the servers' lists once at start.
-// A1111 may still be starting: the bot runs anyway and the refresh loop
-// catches up.
-func loadCatalog(ctx context.Context, catalog *lora.Catalog, servers *imagine.Servers, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if ch, err := catalog.Refresh(ctx); err != nil {
-		log.Warn("LoRA catalog not loaded yet; will retry", "err", err)
-	} else {
-		log.Info("LoRA catalog loaded", "loras", ch.Total)
-	}
-	if err := servers.Refresh(ctx); err != nil {
-		log.Warn("checkpoints and samplers not loaded yet; will retry", "err", err)
-	}
-}
-
-// refreshLoop keeps the catalog and the servers' lists current. It retries
-// sooner while the last attempt failed, so a bot started before A1111 is
-// usable soon after A1111 comes up.
-func refreshLoop(ctx context.Context, catalog *lora.Catalog, servers *imagine.Servers, every time.Duration, log *slog.Logger) {
-	wait := every
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		rctx, cancel := context.WithTimeout(ctx, time.Minute)
-		_, cerr := catalog.Refresh(rctx)
-		serr := servers.Refresh(rctx)
-		cancel()
-		if err := errors.Join(cerr, serr); err != nil {
-			log.Warn("refresh of LoRAs and models failed", "err", err)
-			wait = min(every, 30*time.Second)
-			continue
-		}
-		wait = every
+// pruneJobs forgets old job records; a failure only leaves them longer.
+func pruneJobs(db *store.DB, log *slog.Logger) {
+	now := time.Now()
+	n, err := db.PruneJobs(now.Add(-keepFinalFor), keepFinalJobs, now.Add(-keepPendingFor))
+	if err != nil {
+		log.Warn("could not prune old job records", "err", err)
+	} else if n > 0 {
+		log.Info("pruned old job records", "count", n)
 	}
 }

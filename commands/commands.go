@@ -10,7 +10,9 @@ import (
 
 	"lorabot/bot"
 	"lorabot/gen"
+	"lorabot/health"
 	"lorabot/imagine"
+	"lorabot/jobs"
 	"lorabot/lora"
 	"lorabot/queue"
 	"lorabot/throttle"
@@ -27,8 +29,17 @@ type Deps struct {
 	Triggers lora.TriggerStore
 	Servers  *imagine.Servers
 	Queue    *queue.Scheduler
+	// Jobs keeps every job's record, so queued and running jobs survive a
+	// restart.
+	Jobs jobs.Store
+	// Health knows which servers are up, and hears how each generation
+	// ended on its server.
+	Health ServerHealth
 	// MaxPerUser is MAX_QUEUE_PER_USER, for the refusal message.
 	MaxPerUser int
+	// NoServerWait is how long a job waits while no server is up, for the
+	// failure message (queue.Options.NoServerWait).
+	NoServerWait time.Duration
 	// Edits coalesces progress edits: discordgo puts every file-less
 	// interaction edit on one rate-limit bucket.
 	Edits *throttle.Coalescer
@@ -37,8 +48,22 @@ type Deps struct {
 	Log           *slog.Logger
 }
 
+// ServerHealth is what the commands need of the health tracker.
+type ServerHealth interface {
+	// ReportGeneration tells how a generation on server i ended.
+	ReportGeneration(i int, err error)
+	// Status is server i's health for /status.
+	Status(i int) health.Status
+}
+
+// Commands is the registered set, for what the bot does outside an
+// interaction (resuming jobs after a restart).
+type Commands struct {
+	imagine *imagineCmd
+}
+
 // Register adds every command, button and modal to r.
-func Register(r *bot.Router, d *Deps) {
+func Register(r *bot.Router, d *Deps) *Commands {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
@@ -55,4 +80,7 @@ func Register(r *bot.Router, d *Deps) {
 	lc := &lorasCmd{deps: d}
 	r.Command(lc.command())
 	r.Component(lorasPagePrefix, lc.turnPage)
+	st := &statusCmd{deps: d}
+	r.Command(st.command())
+	return &Commands{imagine: im}
 }

@@ -14,6 +14,7 @@ import (
 	"lorabot/a1111"
 	"lorabot/bot"
 	"lorabot/imagine"
+	"lorabot/jobs"
 	"lorabot/queue"
 )
 
@@ -39,10 +40,19 @@ type job struct {
 	version  int
 	pos      int
 	running  bool
+	backend  int // while running; -1 otherwise
 	started  time.Time
 	progress a1111.Progress
 	result   *a1111.Txt2ImgResult
 	took     time.Duration
+	// moved: the job's last server failed it and it waits for another.
+	moved bool
+	// noServer: it waits because no server it may use is up.
+	noServer bool
+	// resumed: queued before a restart of the bot.
+	resumed bool
+	// rec is the job's durable record, written once per change of state.
+	rec jobs.Record
 
 	cutOff sync.Once // the "cut off by a restart" message, sent once
 }
@@ -50,20 +60,23 @@ type job struct {
 // enqueue submits the request, answers with the job's place in line, and
 // from then on the job edits that answer itself.
 func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
-	x := &job{c: c, req: req, posted: make(chan struct{})}
-	q := &queue.Job{
-		User:       req.User,
-		Backends:   req.Backends,
-		Run:        func(ctx context.Context, backend int) error { return im.run(ctx, x, backend) },
-		OnPosition: func(pos int) { im.onPosition(x, pos) },
-		Done:       func(err error) { im.done(x, err) },
-	}
-	id, pos, err := im.deps.Queue.Submit(q)
+	x := &job{c: c, req: req, posted: make(chan struct{}), backend: -1}
+	id, pos, err := im.deps.Queue.Submit(im.queueJob(x))
 	if err != nil {
 		return queueRefusal(err, im.deps.MaxPerUser)
 	}
+	now := time.Now()
 	x.mu.Lock()
 	x.id = id
+	x.rec = jobs.Record{ID: id, User: req.User, State: jobs.Queued, Request: *req, Reply: replyOf(c), Created: now, Updated: now}
+	rec := x.rec
+	x.mu.Unlock()
+	// Written before the reply, so that no callback (they all wait for
+	// posted) can write a later state first.
+	if err := im.deps.Jobs.PutJob(rec); err != nil {
+		c.Log.Error("could not record the job; it runs, but would not survive a restart", "job", id, "err", err)
+	}
+	x.mu.Lock()
 	// OnPosition may have run before Submit returned (a job ahead finished
 	// meanwhile): its position is the newer one.
 	if !x.posSeen {
@@ -91,11 +104,54 @@ func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
 	return nil
 }
 
+// queueJob is the scheduler's view of x: who owns it, where it may run,
+// the checkpoint it loads, and the callbacks that follow it.
+func (im *imagineCmd) queueJob(x *job) *queue.Job {
+	return &queue.Job{
+		User:       x.req.User,
+		Backends:   x.req.Backends,
+		Checkpoint: x.req.CheckpointKey(),
+		Run:        func(ctx context.Context, backend int) error { return im.run(ctx, x, backend) },
+		OnPosition: func(pos int) { im.onPosition(x, pos) },
+		OnNoServer: func(waiting bool) { im.onNoServer(x, waiting) },
+		OnMove:     func(from int, err error) { im.onMove(x, from, err) },
+		Done:       func(err error) { im.done(x, err) },
+	}
+}
+
 func (im *imagineCmd) onPosition(x *job, pos int) {
 	x.mu.Lock()
 	x.pos, x.posSeen = pos, true
 	x.version++
 	x.mu.Unlock()
+	im.pushEdit(x)
+}
+
+func (im *imagineCmd) onNoServer(x *job, waiting bool) {
+	x.mu.Lock()
+	x.noServer = waiting
+	x.version++
+	x.mu.Unlock()
+	im.pushEdit(x)
+}
+
+// onMove: the job's server went down under it (refused, hung, died
+// mid-generation) and the queue put it back at the head of the line for
+// another server. The user sees "moved", not an error.
+func (im *imagineCmd) onMove(x *job, from int, err error) {
+	addr := im.deps.Servers.Clients()[from].Addr()
+	x.c.Log.Warn("job moved to another server", "job", x.id, "from", addr, "err", err)
+	x.mu.Lock()
+	x.running, x.moved, x.backend = false, true, -1
+	x.progress = a1111.Progress{}
+	x.version++
+	x.mu.Unlock()
+	im.record(x, func(r *jobs.Record) {
+		r.State, r.Server = jobs.Queued, ""
+		if !r.TriedOn(addr) {
+			r.Tried = append(r.Tried, addr)
+		}
+	})
 	im.pushEdit(x)
 }
 
@@ -129,9 +185,11 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	}
 	client := im.deps.Servers.Clients()[backend]
 	x.mu.Lock()
-	x.running, x.pos, x.started = true, 0, time.Now()
+	x.running, x.pos, x.started, x.backend = true, 0, time.Now(), backend
+	x.moved, x.noServer, x.progress = false, false, a1111.Progress{}
 	x.version++
 	x.mu.Unlock()
+	im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Runs = jobs.Running, client.Addr(), r.Runs+1 })
 	im.pushEdit(x)
 	// Shutdown waits only so long for A1111 to stop (a frozen A1111 does not
 	// answer /interrupt): tell the user at once, while Discord can still be
@@ -142,13 +200,19 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 		}
 	})
 	defer stopNotice()
-	res, err := client.Generate(ctx, x.req.Txt2Img(), im.deps.ProgressEvery, func(p a1111.Progress) {
+	// Each server names the same checkpoint file by its own title.
+	req := x.req.Txt2ImgOn(func(key string) (string, bool) { return im.deps.Servers.TitleOn(backend, key) })
+	res, err := client.Generate(ctx, req, im.deps.ProgressEvery, func(p a1111.Progress) {
 		x.mu.Lock()
 		x.progress = p
 		x.version++
 		x.mu.Unlock()
 		im.pushEdit(x)
 	})
+	if ctx.Err() == nil {
+		// A cancelled job says nothing of its server.
+		im.deps.Health.ReportGeneration(backend, err)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cancelled by its owner or cut off by shutdown: the cause says which.
@@ -172,24 +236,56 @@ func (im *imagineCmd) done(x *job, err error) {
 	var m bot.Message
 	switch {
 	case err == nil:
+		x.mu.Lock()
+		seeds := x.result.Info.AllSeeds
+		x.mu.Unlock()
+		im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Seeds = jobs.Done, "", seeds })
 		im.postResult(x)
 		return
 	case errors.Is(err, queue.ErrShutdown):
+		// The record stays queued or running: the next start runs it.
 		im.tellCutOff(x)
 		return
 	case errors.Is(err, queue.ErrCanceled) || errors.Is(err, context.Canceled):
+		im.record(x, func(r *jobs.Record) { r.State, r.Server = jobs.Cancelled, "" })
 		m = bot.Message{Content: "✖️ Cancelled."}
 	default:
-		var ae *a1111.Error
-		msg := "Something went wrong while generating; it was logged."
-		if errors.As(err, &ae) {
-			msg = ae.UserMessage()
-		}
+		msg := im.failure(x, err)
 		x.c.Log.Warn("job failed", "job", x.id, "err", err)
+		im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Error = jobs.Failed, "", msg })
 		m = bot.Message{Content: "⚠️ " + msg}
 	}
 	m.Embeds = []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)}
 	im.deliver(x, m)
+}
+
+// failure is the one sentence a failed job's user reads.
+func (im *imagineCmd) failure(x *job, err error) string {
+	var ae *a1111.Error
+	switch {
+	case errors.Is(err, queue.ErrNoServer):
+		return fmt.Sprintf("No image server has answered for %s, so your job was not run; please try again later.", roundWait(im.deps.NoServerWait))
+	case errors.As(err, &ae):
+		msg := ae.UserMessage()
+		x.mu.Lock()
+		tried := len(x.rec.Tried)
+		x.mu.Unlock()
+		if ae.ServerDown() && tried > 0 {
+			msg = fmt.Sprintf("Your job was tried on %d image servers and none could finish it. %s", tried+1, msg)
+		}
+		return msg
+	}
+	return "Something went wrong while generating; it was logged."
+}
+
+func roundWait(d time.Duration) string {
+	if d <= 0 {
+		d = queue.DefaultNoServerWait
+	}
+	if d >= time.Minute {
+		return d.Round(time.Minute).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 // tellCutOff tells the user that shutdown cut their job off; it sends once
@@ -198,7 +294,7 @@ func (im *imagineCmd) tellCutOff(x *job) {
 	x.cutOff.Do(func() {
 		im.deps.Edits.Drop(x.id)
 		im.deliver(x, bot.Message{
-			Content: "⚠️ The bot is restarting and your job was cut off. Please run /imagine again in a minute.",
+			Content: "⏸️ The bot is restarting: your job keeps its place in line and runs when the bot is back.",
 			Embeds:  []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)},
 		})
 	})

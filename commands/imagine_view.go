@@ -17,26 +17,52 @@ import (
 // render is the job's message while it waits or runs. x.mu is held.
 func (im *imagineCmd) render(x *job) bot.Message {
 	var line string
+	on := im.onServer(x.backend)
+	p := x.progress
 	switch {
+	case !x.running && x.noServer:
+		line = "⏳ Waiting for an image server: none is answering right now. Your job keeps its place in line."
 	case !x.running && x.pos > 0:
 		line = fmt.Sprintf("🕒 Queued: position %d in line.", x.pos)
-	case x.progress.State.SamplingSteps > 0 || x.progress.Progress > 0:
-		p := x.progress
-		line = fmt.Sprintf("🎨 Generating %s %d%%", bar(p.Progress, 12), int(math.Round(p.Progress*100)))
-		if p.State.SamplingSteps > 0 {
-			line += fmt.Sprintf(" · step %d/%d", p.State.SamplingStep, p.State.SamplingSteps)
-		}
+	case !x.running:
+		line = "🕒 Next in line."
+	case p.State.JobCount < 0:
+		// A1111 is loading the checkpoint: its /progress reads 1 % with an
+		// ETA of 99 × the time so far, which would only mislead.
+		line = "🎨 Loading the model" + on + "…"
+	case p.State.JobCount > 0 && p.State.SamplingSteps != x.req.Options.Steps:
+		// Someone else's job (the web UI shares the server) holds it.
+		line = "🕒 Waiting for the image server" + on + ": it is finishing another job."
+	case p.State.JobCount > 0:
+		line = fmt.Sprintf("🎨 Generating%s %s %d%%", on, bar(p.Progress, 12), int(math.Round(p.Progress*100)))
+		line += fmt.Sprintf(" · step %d/%d", p.State.SamplingStep, p.State.SamplingSteps)
 		if p.ETARelative > 0 {
 			line += " · ETA " + eta(time.Duration(p.ETARelative*float64(time.Second)))
 		}
 	default:
-		line = "🎨 Starting…"
+		line = "🎨 Starting" + on + "…"
+	}
+	switch {
+	case x.moved && !x.running:
+		line = "↪️ The server your job was on stopped answering; it moved to another server. " + line
+	case x.resumed && !x.running:
+		line += " (queued again after the bot restarted)"
 	}
 	return bot.Message{
 		Content:    line,
 		Embeds:     []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)},
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{cancelButton(x.id)}}},
 	}
+}
+
+// onServer names the server a job runs on, when there is a choice of them.
+// Servers are numbered in A1111_URL's order: the public message carries no
+// host name.
+func (im *imagineCmd) onServer(backend int) string {
+	if backend < 0 || len(im.deps.Servers.Clients()) < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" on server %d", backend+1)
 }
 
 // eta words the time left in whole seconds; "0s" would read as "done".

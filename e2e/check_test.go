@@ -175,8 +175,8 @@ func TestBinary(t *testing.T) {
 			t.Errorf("SIGTERM: exit %d after %v; want 0 within 10s\nstderr:\n%s", code, took.Round(time.Millisecond), p.stderr.String())
 		}
 		m := it.Original()
-		if !strings.Contains(m.Content, "cut off") {
-			t.Errorf("the user whose job was cut off should be told so; the message says %q", m.Content)
+		if !strings.Contains(m.Content, "restarting") {
+			t.Errorf("the user whose job was stopped should be told the bot is restarting; the message says %q", m.Content)
 		}
 		if strings.Contains(p.stderr.String(), dc.Token()) {
 			t.Errorf("the token appears in the logs")

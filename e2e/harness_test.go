@@ -30,7 +30,8 @@ const wait = 30 * time.Second
 type env struct {
 	t    *testing.T
 	dc   *discordtest.Server
-	sd   *a1111test.Server
+	sd   *a1111test.Server   // the first A1111
+	sds  []*a1111test.Server // every A1111, in A1111_URL order
 	cfg  config.Config
 	tm   app.Timings
 	logs *testkit.LogBuffer
@@ -41,6 +42,9 @@ type env struct {
 type setup struct {
 	discord discordtest.Options
 	a1111   a1111test.Options
+	// more are further A1111 servers after the first (a1111): each with
+	// its own options, their StepTime defaulting to the first's.
+	more    []a1111test.Options
 	timings app.Timings
 	tweak   func(*config.Config)
 	dbPath  string
@@ -57,6 +61,13 @@ func start(t *testing.T, s setup) *env {
 	e := &env{t: t, logs: &testkit.LogBuffer{}}
 	e.dc = discordtest.New(t, s.discord)
 	e.sd = a1111test.Start(t, s.a1111)
+	e.sds = []*a1111test.Server{e.sd}
+	for _, o := range s.more {
+		if o.StepTime == 0 {
+			o.StepTime = s.a1111.StepTime
+		}
+		e.sds = append(e.sds, a1111test.Start(t, o))
+	}
 	if s.dbPath == "" {
 		s.dbPath = filepath.Join(t.TempDir(), "data", "bot.db")
 	}
@@ -64,7 +75,7 @@ func start(t *testing.T, s setup) *env {
 		DiscordToken:    e.dc.Token(),
 		GuildID:         discordtest.DefaultGuildID,
 		DiscordAPIURL:   e.dc.APIURL(),
-		A1111URLs:       []string{e.sd.URL()},
+		A1111URLs:       urls(e.sds),
 		A1111Timeout:    time.Minute,
 		DBPath:          s.dbPath,
 		MaxQueuePerUser: 3,
@@ -137,6 +148,14 @@ func (e *env) restart() {
 	e.t.Helper()
 	e.stop()
 	e.run()
+}
+
+func urls(servers []*a1111test.Server) []string {
+	var out []string
+	for _, sd := range servers {
+		out = append(out, sd.URL())
+	}
+	return out
 }
 
 func ctxT(t *testing.T) context.Context {

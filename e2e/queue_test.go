@@ -317,7 +317,7 @@ func TestResultSurvivesAFailedEditOfItsMessage(t *testing.T) {
 	}
 }
 
-func TestShutdownTellsUsersTheirJobsWereCutOff(t *testing.T) {
+func TestShutdownKeepsJobsForTheNextStart(t *testing.T) {
 	e := start(t, setup{a1111: a1111test.Options{StepTime: 20 * time.Millisecond}})
 	running := e.job(alice, "a1 long", 150)
 	if err := e.sd.WaitGenerating(ctxT(t)); err != nil {
@@ -332,11 +332,11 @@ func TestShutdownTellsUsersTheirJobsWereCutOff(t *testing.T) {
 	}
 	for _, it := range []*discordtest.Interaction{running, queued} {
 		m := it.Original()
-		if !strings.Contains(m.Content, "cut off") || !strings.Contains(m.Content, "restart") {
-			t.Errorf("%s's job message after shutdown: %q; want it to say the job was cut off by a restart", it.User.Name, m.Content)
+		if !strings.Contains(m.Content, "restarting") || !strings.Contains(m.Content, "keeps its place") {
+			t.Errorf("%s's job message after shutdown: %q; want it to say the job waits for the restart", it.User.Name, m.Content)
 		}
 		if _, ok := m.FindButton("Cancel"); ok {
-			t.Errorf("%s's cut-off job still offers Cancel", it.User.Name)
+			t.Errorf("%s's stopped job still offers Cancel while the bot is away", it.User.Name)
 		}
 	}
 	if got := strings.Join(e.sentOrder(), " "); got != "a1" {
@@ -344,6 +344,17 @@ func TestShutdownTellsUsersTheirJobsWereCutOff(t *testing.T) {
 	}
 	if e.sd.Interrupts() == 0 {
 		t.Errorf("the running job was abandoned, not interrupted, on A1111")
+	}
+
+	// The next start runs both: the interrupted one again, from the start.
+	e.restart()
+	for _, it := range []*discordtest.Interaction{running, queued} {
+		if m := e.finished(it); len(m.Attachments) != 1 {
+			t.Errorf("%s's job after the restart: %q with %d images; want its result", it.User.Name, m.Content, len(m.Attachments))
+		}
+	}
+	if got := strings.Join(e.sentOrder(), " "); got != "a1 a1 b1" {
+		t.Errorf("A1111 received %s; want the cut-off job once more, then the queued one", got)
 	}
 }
 
@@ -360,7 +371,7 @@ func TestShutdownWithAFrozenA1111(t *testing.T) {
 	if took := time.Since(began); took > 10*time.Second {
 		t.Errorf("stopping took %v; the issue allows 10 s", took)
 	}
-	if m := running.Original(); !strings.Contains(m.Content, "cut off") {
-		t.Errorf("the running job's user should be told it was cut off, message: %q", m.Content)
+	if m := running.Original(); !strings.Contains(m.Content, "restarting") {
+		t.Errorf("the running job's user should be told the bot is restarting, message: %q", m.Content)
 	}
 }
