@@ -3,6 +3,7 @@ package a1111
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 )
@@ -112,6 +113,30 @@ func (e *Error) ServerDown() bool {
 		return e.Limit == 0
 	}
 	return false
+}
+
+// IsServerDown reports whether err holds an *Error whose ServerDown is true.
+func IsServerDown(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.ServerDown()
+}
+
+// IsNotReached reports whether err holds an *Error whose NotReached is true.
+func IsNotReached(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.NotReached()
+}
+
+// NotReached says whether the request never reached the server: the
+// connection was refused or could not be made, so nothing ran there. A job
+// that failed this way was not tried by that server; it can simply wait for
+// a server that answers.
+func (e *Error) NotReached() bool {
+	if e == nil || e.Kind != KindUnreachable {
+		return false
+	}
+	var op *net.OpError
+	return errors.As(e.Err, &op) && op.Op == "dial"
 }
 
 // UserMessage is one short sentence for the person who asked for the image.

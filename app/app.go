@@ -84,10 +84,10 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	servers.RefreshTimeout = t.RefreshTimeout
 
 	sched := queue.New(queue.Options{Backends: len(clients), MaxPerUser: cfg.MaxQueuePerUser, Logger: log,
-		Retryable: serverDown, NoServerWait: t.NoServerWait})
+		Retryable: a1111.IsServerDown, Unreached: a1111.IsNotReached, NoServerWait: t.NoServerWait})
 	fl := newFleet(clients, catalog, servers, sched, t.CatalogEvery, log)
 	tracker := health.New(probers, health.Options{ProbeMin: t.ProbeMin, ProbeMax: t.ProbeMax, Every: t.ProbeEvery,
-		Fault: serverDown, OnChange: fl.onChange, Names: names, Logger: log})
+		Fault: a1111.IsServerDown, OnChange: fl.onChange, Names: names, Logger: log})
 	fl.health = tracker
 
 	bg, stopBG := context.WithCancel(context.Background())

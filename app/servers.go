@@ -14,13 +14,6 @@ import (
 	"lorabot/queue"
 )
 
-// serverDown is the one rule for "the server, not the request, failed":
-// the health tracker marks such servers down and the queue moves such jobs.
-func serverDown(err error) bool {
-	var ae *a1111.Error
-	return errors.As(err, &ae) && ae.ServerDown()
-}
-
 // fleet keeps each A1111 server's lists fresh on a loop of its own, so a
 // hung server delays nobody else's LoRAs, checkpoints or samplers, and
 // tells the queue what each server has loaded.

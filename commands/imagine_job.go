@@ -45,8 +45,9 @@ type job struct {
 	progress a1111.Progress
 	result   *a1111.Txt2ImgResult
 	took     time.Duration
-	// moved: the job's last server failed it and it waits for another.
-	moved bool
+	// movedFrom is the server that failed the job last (it then waits
+	// for or runs on another); -1 when none did.
+	movedFrom int
 	// noServer: it waits because no server it may use is up.
 	noServer bool
 	// resumed: queued before a restart of the bot.
@@ -60,7 +61,7 @@ type job struct {
 // enqueue submits the request, answers with the job's place in line, and
 // from then on the job edits that answer itself.
 func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
-	x := &job{c: c, req: req, posted: make(chan struct{}), backend: -1}
+	x := &job{c: c, req: req, posted: make(chan struct{}), backend: -1, movedFrom: -1}
 	id, pos, err := im.deps.Queue.Submit(im.queueJob(x))
 	if err != nil {
 		return queueRefusal(err, im.deps.MaxPerUser)
@@ -142,13 +143,15 @@ func (im *imagineCmd) onMove(x *job, from int, err error) {
 	addr := im.deps.Servers.Clients()[from].Addr()
 	x.c.Log.Warn("job moved to another server", "job", x.id, "from", addr, "err", err)
 	x.mu.Lock()
-	x.running, x.moved, x.backend = false, true, -1
+	x.running, x.movedFrom, x.backend = false, from, -1
 	x.progress = a1111.Progress{}
 	x.version++
 	x.mu.Unlock()
 	im.record(x, func(r *jobs.Record) {
 		r.State, r.Server = jobs.Queued, ""
-		if !r.TriedOn(addr) {
+		// A server that refused the connection never tried the job: it may
+		// take it once it is back.
+		if !a1111.IsNotReached(err) && !r.TriedOn(addr) {
 			r.Tried = append(r.Tried, addr)
 		}
 	})
@@ -186,7 +189,7 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	client := im.deps.Servers.Clients()[backend]
 	x.mu.Lock()
 	x.running, x.pos, x.started, x.backend = true, 0, time.Now(), backend
-	x.moved, x.noServer, x.progress = false, false, a1111.Progress{}
+	x.noServer, x.progress = false, a1111.Progress{}
 	x.version++
 	x.mu.Unlock()
 	im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Runs = jobs.Running, client.Addr(), r.Runs+1 })
@@ -265,15 +268,17 @@ func (im *imagineCmd) failure(x *job, err error) string {
 	switch {
 	case errors.Is(err, queue.ErrNoServer):
 		return fmt.Sprintf("No image server has answered for %s, so your job was not run; please try again later.", roundWait(im.deps.NoServerWait))
-	case errors.As(err, &ae):
-		msg := ae.UserMessage()
+	case errors.As(err, &ae) && ae.ServerDown():
+		// Said without the server's address: the channel reads this.
 		x.mu.Lock()
 		tried := len(x.rec.Tried)
 		x.mu.Unlock()
-		if ae.ServerDown() && tried > 0 {
-			msg = fmt.Sprintf("Your job was tried on %d image servers and none could finish it. %s", tried+1, msg)
+		if tried > 0 {
+			return fmt.Sprintf("Your job was tried on %d image servers and none could finish it; please try again later.", tried+1)
 		}
-		return msg
+		return "The image server stopped answering, so your job was not finished; please try again later."
+	case errors.As(err, &ae):
+		return ae.UserMessage()
 	}
 	return "Something went wrong while generating; it was logged."
 }

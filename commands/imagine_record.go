@@ -56,7 +56,7 @@ func (cs *Commands) Resume(ctxOf func(bot.Answered) *bot.Ctx) (int, error) {
 	n := 0
 	for _, r := range recs {
 		c := ctxOf(answeredOf(r))
-		x := &job{id: r.ID, c: c, req: &r.Request, rec: r, backend: -1, resumed: true, posted: make(chan struct{})}
+		x := &job{id: r.ID, c: c, req: &r.Request, rec: r, backend: -1, movedFrom: -1, resumed: true, posted: make(chan struct{})}
 		close(x.posted) // its message exists: the previous run posted it
 		q := im.queueJob(x)
 		q.ID = r.ID

@@ -43,8 +43,10 @@ func (im *imagineCmd) render(x *job) bot.Message {
 		line = "🎨 Starting" + on + "…"
 	}
 	switch {
-	case x.moved && !x.running:
+	case x.movedFrom >= 0 && !x.running:
 		line = "↪️ The server your job was on stopped answering; it moved to another server. " + line
+	case x.movedFrom >= 0:
+		line = fmt.Sprintf("↪️ This job moved to another server (server %d stopped answering). %s", x.movedFrom+1, line)
 	case x.resumed && !x.running:
 		line += " (queued again after the bot restarted)"
 	}

@@ -52,3 +52,8 @@ func (e *LimitError) Error() string {
 }
 
 func (e *LimitError) Unwrap() error { return ErrUserLimit }
+
+// MaxUnreached is how many times a job may come back from a backend it
+// never reached (see Options.Unreached) before such returns count as
+// attempts: a bound on bouncing should the backend not be marked down.
+const MaxUnreached = 10

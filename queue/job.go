@@ -105,8 +105,9 @@ type entry struct {
 	backend int
 	err     error // for stateEnded
 
-	avoid    uint64 // Job.Avoid plus the backends it failed on since
-	attempts int    // backends it failed on (retryable errors)
+	avoid     uint64 // Job.Avoid plus the backends it failed on since
+	attempts  int    // backends it failed on (retryable errors)
+	unreached int    // returns from backends it never reached (Options.Unreached)
 	// overtakes counts jobs started ahead of it, out of fair order, on a
 	// backend it could have used, since it last started.
 	overtakes int

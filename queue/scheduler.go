@@ -38,6 +38,16 @@ type Options struct {
 	// SetUp), and not for a Run whose context was cancelled; a job
 	// cancelled (Cancel, Shutdown) is never moved, whatever it says.
 	Retryable func(err error) bool
+	// Unreached tells, among retryable errors, those that show the job
+	// never reached the backend (its connection was refused): the job goes
+	// back to the head of the line without counting an attempt or avoiding
+	// that backend, and waits for one that is up (the caller marks the
+	// refusing one down with SetUp before Run returns). So a job sent to a
+	// server that had just died waits for one to come back, up to
+	// NoServerWait, instead of failing once every server refused it. At
+	// most MaxUnreached such returns per job are free; later ones count as
+	// attempts. nil: none.
+	Unreached func(err error) bool
 	// MaxAttempts bounds failover: after a retryable error the job is
 	// moved only if it has failed on fewer than MaxAttempts backends and
 	// some backend it may use has not failed it; otherwise Done gets the
@@ -61,6 +71,7 @@ type Scheduler struct {
 	maxOvertakes int
 	noServerWait time.Duration // negative: for ever
 	retryable    func(error) bool
+	unreached    func(error) bool
 	log          *slog.Logger
 	idPrefix     string
 	wg           sync.WaitGroup // one per job goroutine
@@ -102,6 +113,7 @@ func New(opts Options) *Scheduler {
 		maxOvertakes: opts.MaxOvertakes,
 		noServerWait: opts.NoServerWait,
 		retryable:    opts.Retryable,
+		unreached:    opts.Unreached,
 		log:          opts.Logger,
 		idPrefix:     newIDPrefix(),
 		afterFunc:    afterFunc,
@@ -226,6 +238,7 @@ func (s *Scheduler) forgetLocked(e *entry) {
 // backends.
 func (s *Scheduler) afterRun(e *entry, ran bool, err error) (from int, moved bool) {
 	retry := ran && err != nil && s.retryable != nil && e.ctx.Err() == nil && s.isRetryable(e, err)
+	free := retry && s.unreached != nil && e.unreached < MaxUnreached && s.unreached(err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := e.backend
@@ -239,11 +252,15 @@ func (s *Scheduler) afterRun(e *entry, ran bool, err error) (from int, moved boo
 		}
 	}
 	if retry && !s.closed && e.ctx.Err() == nil {
-		if b < 64 {
-			e.avoid |= 1 << b
+		if free {
+			e.unreached++
+		} else {
+			if b < 64 {
+				e.avoid |= 1 << b
+			}
+			e.attempts++
 		}
-		e.attempts++
-		if e.attempts < s.maxAttempts && s.reachableLocked(e) {
+		if (free || e.attempts < s.maxAttempts) && s.reachableLocked(e) {
 			e.state = stateQueued
 			e.backend = -1
 			e.due = true

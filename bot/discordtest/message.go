@@ -2,6 +2,7 @@ package discordtest
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -48,6 +49,9 @@ type Message struct {
 	Created time.Time
 	Edited  time.Time   // zero until edited
 	EditLog []time.Time // the time of each edit, oldest first
+	// Shown is every content the message had, oldest first: what a user
+	// watching it would have read, however briefly.
+	Shown   []string
 	Deleted bool
 }
 
@@ -87,7 +91,18 @@ func (m *Message) clone() Message {
 	c.Components = append([]Component(nil), m.Components...)
 	c.Attachments = append([]Attachment(nil), m.Attachments...)
 	c.EditLog = append([]time.Time(nil), m.EditLog...)
+	c.Shown = append([]string(nil), m.Shown...)
 	return c
+}
+
+// Showed reports whether the message's content ever contained sub.
+func (m Message) Showed(sub string) bool {
+	for _, c := range m.Shown {
+		if strings.Contains(c, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // empty reports whether Discord would refuse the message as empty.

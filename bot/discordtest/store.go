@@ -111,6 +111,7 @@ func (s *Server) createLocked(m *Message, kind MessageKind, channelID, guildID, 
 	m.ID = s.nextID()
 	m.Kind, m.ChannelID, m.GuildID, m.InteractionID = kind, channelID, guildID, interactionID
 	m.Created = time.Now()
+	m.Shown = []string{m.Content}
 	s.messages[m.ID] = m
 	s.msgOrder = append(s.msgOrder, m.ID)
 	s.broadcastLocked()
@@ -122,11 +123,13 @@ func (s *Server) createLocked(m *Message, kind MessageKind, channelID, guildID, 
 func (s *Server) editLocked(old, m *Message) {
 	now := time.Now()
 	id, kind, ch, g, iid, created, flags := old.ID, old.Kind, old.ChannelID, old.GuildID, old.InteractionID, old.Created, old.Flags
+	log, shown := old.EditLog, old.Shown
 	*old = *m
 	old.ID, old.Kind, old.ChannelID, old.GuildID, old.InteractionID, old.Created = id, kind, ch, g, iid, created
 	old.Flags = flags &^ discordgo.MessageFlagsLoading
 	old.Edited = now
-	old.EditLog = append(old.EditLog, now)
+	old.EditLog = append(log, now)
+	old.Shown = append(shown, m.Content)
 	s.broadcastLocked()
 }
 
