@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bwmarrin/discordgo"
+
 	"lorabot/a1111/a1111test"
 	"lorabot/app"
 	"lorabot/bot/discordtest"
@@ -237,4 +239,48 @@ func TestAllServersDownTooLongFailsClearly(t *testing.T) {
 	if !strings.HasPrefix(m.Content, "⚠️") || !strings.Contains(m.Content, "No image server has answered") {
 		t.Fatalf("a job that found no server says %q; want one clear sentence", m.Content)
 	}
+}
+
+func TestStatusShowsServersQueueAndYourJobs(t *testing.T) {
+	slow := a1111test.Options{StepTime: 20 * time.Millisecond}
+	e := start(t, setup{a1111: slow, more: []a1111test.Options{slow}, timings: fastHealth(nil)})
+	e.sds[0].SetMode(a1111test.ModeDown)
+	status := func(perms string) discordtest.Callback {
+		return e.response(e.dc.SendCommand(discordtest.CommandSpec{User: alice, Name: "status", Permissions: perms}))
+	}
+	// Wait until the bot knows server 1 is down.
+	deadline := time.Now().Add(wait)
+	for !strings.Contains(status("").Content, "Server 1: down") && time.Now().Before(deadline) {
+		if err := e.dc.WaitHeartbeat(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running := e.job(alice, "a1 a castle", 150)
+	if err := e.sds[1].WaitGenerating(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	e.job(alice, "a2 a castle", 5)
+
+	cb := status("")
+	if !cb.Ephemeral() {
+		t.Errorf("/status is about the caller: it should be ephemeral")
+	}
+	for _, want := range []string{"Server 1: down", "Server 2: running a job of <@" + alice.ID + ">", "1 waiting, 1 running", "running on server 2", "place 1 in line"} {
+		if !strings.Contains(cb.Content, want) {
+			t.Errorf("/status lacks %q:\n%s", want, cb.Content)
+		}
+	}
+	for _, sd := range e.sds {
+		if strings.Contains(cb.Content, sd.Addr()) {
+			t.Errorf("/status shows a server's address to a member who does not manage the server:\n%s", cb.Content)
+		}
+	}
+	admin := status(fmt.Sprint(discordgo.PermissionManageGuild))
+	if !strings.Contains(admin.Content, e.sds[1].Addr()) {
+		t.Errorf("a server manager should see which address each server is:\n%s", admin.Content)
+	}
+	if bobs := e.response(e.dc.SendCommand(discordtest.CommandSpec{User: bob, Name: "status"})); !strings.Contains(bobs.Content, "none queued or running") {
+		t.Errorf("bob has no jobs, his /status says:\n%s", bobs.Content)
+	}
+	e.clickCancel(running, alice)
 }
