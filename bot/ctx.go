@@ -60,7 +60,31 @@ type Ctx struct {
 	mu        sync.Mutex
 	state     replyState
 	answered  time.Time // first callback
+	values    map[any]any
 }
+
+// Set keeps a value for the rest of the interaction's handling: middleware
+// hands handlers what it looked up (the guild's settings) this way. Use an
+// unexported key type, as with context.WithValue.
+func (c *Ctx) Set(key, value any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.values == nil {
+		c.values = map[any]any{}
+	}
+	c.values[key] = value
+}
+
+// Value returns what Set kept under key, or nil.
+func (c *Ctx) Value(key any) any {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.values[key]
+}
+
+// GuildID is the server the interaction came from; "" in a direct message
+// or a user-installed command outside a server.
+func (c *Ctx) GuildID() string { return c.I.GuildID }
 
 // UserID is the Discord ID of who acted, in a server or in DMs.
 func (c *Ctx) UserID() string {

@@ -50,6 +50,17 @@ func UserMessage(err error) (msg string, ok bool) {
 	return "", false
 }
 
+// Route says what an interaction asks for, for middleware: Kind is
+// "command", "autocomplete", "button" or "modal"; Name is the command's name
+// or the custom_id's prefix.
+type Route struct{ Kind, Name string }
+
+// Middleware runs around every handler: it may refuse (return an error
+// without calling next), prepare the Ctx (Set) or look at the outcome.
+// Concerns that cut across commands (which guild, which channel) live here,
+// not in each handler. Panics in middleware are recovered like handlers'.
+type Middleware func(c *Ctx, r Route, next func() error) error
+
 // DefaultWatchdogDelay is when the router answers for a handler that has
 // not: Discord drops interactions not answered within 3 seconds.
 const DefaultWatchdogDelay = 2300 * time.Millisecond
@@ -69,8 +80,13 @@ type Router struct {
 	order      []string
 	components map[string]Handler
 	modals     map[string]Handler
+	middleware []Middleware
 	inflight   sync.WaitGroup
 }
+
+// Use adds middleware; the first added runs outermost. Call it before
+// serving.
+func (r *Router) Use(m ...Middleware) { r.middleware = append(r.middleware, m...) }
 
 // NewRouter makes an empty router.
 func NewRouter(log *slog.Logger) *Router {
@@ -126,6 +142,12 @@ func (r *Router) Dispatch(c *Ctx) {
 	kind, name, run := r.route(c)
 	log := r.log.With("kind", kind, "name", name, "user", c.UserID(), "interaction", c.I.ID)
 	c.Log = log
+	if kind != "unknown" {
+		for i := len(r.middleware) - 1; i >= 0; i-- {
+			m, next := r.middleware[i], run
+			run = func() error { return m(c, Route{Kind: kind, Name: name}, next) }
+		}
+	}
 
 	stop := make(chan struct{})
 	watchdogDone := make(chan struct{})

@@ -10,6 +10,7 @@ import (
 
 	"lorabot/bot"
 	"lorabot/gen"
+	"lorabot/guild"
 	"lorabot/health"
 	"lorabot/imagine"
 	"lorabot/jobs"
@@ -29,6 +30,13 @@ type Deps struct {
 	Triggers lora.TriggerStore
 	Servers  *imagine.Servers
 	Queue    *queue.Scheduler
+	// Guilds keeps each server's settings and the bot-wide defaults; read
+	// them in handlers with settingsOf(c), never from here.
+	Guilds guild.Store
+	// HomeGuild is DISCORD_GUILD_ID: when set, the bot serves only that
+	// server (and direct messages), and its admins set the bot-wide
+	// defaults.
+	HomeGuild string
 	// Jobs keeps every job's record, so queued and running jobs survive a
 	// restart.
 	Jobs jobs.Store
