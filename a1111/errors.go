@@ -185,6 +185,47 @@ func (e *Error) UserMessage() string {
 	return fmt.Sprintf("Something went wrong with the image server at %s.", e.Server)
 }
 
+// PublicMessage is UserMessage without the detail: no host, port, route or
+// exception text, only what happened in words. A job's message is read by
+// the whole channel, and an address or a stack's wording helps nobody there
+// while it tells strangers where the image servers are; the detail goes to
+// the logs, to admins and to lorabot check (UserMessage, Error).
+func (e *Error) PublicMessage() string {
+	switch e.Kind {
+	case KindConfig:
+		return "The image server's address is misconfigured; an admin must fix the bot's settings."
+	case KindUnreachable:
+		return "The image server is not answering; your job was not run."
+	case KindTimeout:
+		if e.Limit > 0 {
+			return fmt.Sprintf("The image server took longer than %s and the job was stopped.", e.Limit)
+		}
+		if strings.HasPrefix(e.Detail, stalledDetail) {
+			return "The image server stopped answering and the job was stopped."
+		}
+		return "The image server did not answer in time; your job was not finished."
+	case KindAuth:
+		return "The image server refused the bot's login; an admin must fix the bot's settings."
+	case KindNoAPI:
+		return "The image server is not set up for the bot (its API is off); an admin must fix it."
+	case KindBadRequest:
+		return "The image server rejected the request."
+	case KindServer:
+		if strings.Contains(strings.ToLower(e.Detail+" "+e.Class), "out of memory") {
+			// The one failure a user can do something about.
+			return "The image server ran out of memory for this job; try a smaller size or fewer images."
+		}
+		return "The image server failed while working on the job; please try again."
+	case KindBadResponse:
+		return "The image server sent an answer the bot cannot read."
+	case KindCanceled:
+		return "The job was cancelled."
+	case KindNotSupported:
+		return "The image server does not support this."
+	}
+	return "Something went wrong with the image server."
+}
+
 // sentence shortens s for a chat message and ends it with one period.
 func sentence(s string) string {
 	s = truncate(s, 160)

@@ -16,6 +16,7 @@ import (
 	"lorabot/config"
 	"lorabot/health"
 	"lorabot/imagine"
+	"lorabot/jobs"
 	"lorabot/lora"
 	"lorabot/queue"
 	"lorabot/store"
@@ -38,6 +39,10 @@ type Timings struct {
 	NoServerWait       time.Duration // how long a job waits while no server is up (5 min)
 	RefreshTimeout     time.Duration // one server's answer to a refresh (30 s)
 	StartWait          time.Duration // how long the start waits for the servers' first lists (10 s)
+
+	// PlainRoundRobin is for benchmarks: places jobs in plain fair order,
+	// ignoring loaded checkpoints (queue.Options.MaxOvertakes = -1).
+	PlainRoundRobin bool
 }
 
 // Job records kept: final ones for a week and at most this many (result
@@ -50,6 +55,11 @@ const (
 	pruneJobsEvery  = time.Hour
 	defaultStartFor = 10 * time.Second
 )
+
+// keyCommandsGuild is the setting that remembers the guild the commands
+// were last registered to ("" = globally), so that the next start can
+// empty that guild's set when it registers elsewhere.
+const keyCommandsGuild = "discord/commands-guild"
 
 // DefaultTimings are production's.
 var DefaultTimings = Timings{CatalogEvery: 5 * time.Minute, ProgressEvery: time.Second, EditEvery: time.Second, StopWithin: 8 * time.Second}
@@ -75,6 +85,15 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 		sources[i], probers[i], names[i] = c, c, c.Addr()
 	}
 	catalog := lora.NewCatalog(sources, lora.CatalogOptions{LoRADir: cfg.LoRADir, Logger: log, SourceTimeout: t.RefreshTimeout})
+	// Trigger words admins set before servers had settings of their own
+	// were the home server's when there is one (once, after the upgrade).
+	moved, err := db.AdoptDefaults(cfg.GuildID)
+	if err != nil {
+		return err
+	}
+	if len(moved) > 0 {
+		log.Info("the admins' trigger words now belong to the home server", "guild", cfg.GuildID, "loras", len(moved))
+	}
 	overrides, err := db.TriggerOverrides()
 	if err != nil {
 		return err
@@ -83,8 +102,12 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	servers := imagine.NewServers(clients, log)
 	servers.RefreshTimeout = t.RefreshTimeout
 
+	maxOvertakes := 0 // queue.DefaultMaxOvertakes
+	if t.PlainRoundRobin {
+		maxOvertakes = -1
+	}
 	sched := queue.New(queue.Options{Backends: len(clients), MaxPerUser: cfg.MaxQueuePerUser, Logger: log,
-		Retryable: a1111.IsServerDown, Unreached: a1111.IsNotReached, NoServerWait: t.NoServerWait})
+		Retryable: a1111.IsServerDown, Unreached: a1111.IsNotReached, NoServerWait: t.NoServerWait, MaxOvertakes: maxOvertakes})
 	fl := newFleet(clients, catalog, servers, sched, t.CatalogEvery, log)
 	tracker := health.New(probers, health.Options{ProbeMin: t.ProbeMin, ProbeMax: t.ProbeMax, Every: t.ProbeEvery,
 		Fault: a1111.IsServerDown, OnChange: fl.onChange, Names: names, Logger: log})
@@ -115,10 +138,21 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	router := bot.NewRouter(log)
 	cmds := commands.Register(router, &commands.Deps{
 		Catalog: catalog, Presets: db, Results: db, Triggers: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
+		Guilds: db, HomeGuild: cfg.GuildID,
 		Jobs: db, Health: tracker, NoServerWait: t.NoServerWait,
 		Edits: edits, ProgressEvery: t.ProgressEvery, Log: log,
 	})
-	b, err := bot.New(bot.Options{Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.GuildID, Router: router, Logger: log, TokenLifetime: t.TokenLifetime})
+	previous, _, err := db.Setting(keyCommandsGuild)
+	if err != nil {
+		return err
+	}
+	b, err := bot.New(bot.Options{Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.GuildID, Router: router, Logger: log, TokenLifetime: t.TokenLifetime,
+		PreviousGuild: string(previous),
+		Registered: func(guildID string) {
+			if err := db.SetSetting(keyCommandsGuild, []byte(guildID)); err != nil {
+				log.Warn("could not remember where the commands are registered", "err", err)
+			}
+		}})
 	if err != nil {
 		return err
 	}
@@ -128,10 +162,18 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	if err != nil {
 		return err
 	}
-	if n, err := cmds.Resume(b.Resume); err != nil {
-		log.Error("could not resume the jobs of the previous run", "err", err)
-	} else if n > 0 {
-		log.Info("resumed the jobs queued before the restart", "jobs", n)
+	if pending, err := db.PendingJobs(); err != nil {
+		log.Error("could not read the jobs of the previous run", "err", err)
+	} else if len(pending) > 0 {
+		// A generation the previous run started may still be running on
+		// its server (A1111 goes on when its client dies): that server
+		// takes no job until it is idle, or it would hold two at once.
+		for _, r := range pending {
+			if r.State == jobs.Running {
+				fl.drain(bg, r.Server, cfg.A1111Timeout)
+			}
+		}
+		log.Info("resuming the jobs queued before the restart", "jobs", cmds.Resume(pending, b.Resume))
 	}
 	if ready != nil {
 		close(ready)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ type fleet struct {
 	mu    sync.Mutex
 	fresh []bool // the server's loaded model is unknown to the queue: it (re)started
 	down  []bool // it was down since its last refresh
+	held  []bool // kept from the queue until a leftover generation ends (drain)
 	first []chan struct{}
 }
 
@@ -40,6 +42,7 @@ func newFleet(clients []*a1111.Client, catalog *lora.Catalog, servers *imagine.S
 		f.kick = append(f.kick, make(chan struct{}, 1))
 		f.fresh = append(f.fresh, true)
 		f.down = append(f.down, false)
+		f.held = append(f.held, false)
 		f.first = append(f.first, make(chan struct{}))
 	}
 	return f
@@ -49,8 +52,8 @@ func newFleet(clients []*a1111.Client, catalog *lora.Catalog, servers *imagine.S
 // one that came back may have restarted, with other LoRAs and its default
 // model loaded, so its lists are read again at once.
 func (f *fleet) onChange(i int, up bool) {
-	f.sched.SetUp(i, up)
 	f.mu.Lock()
+	f.sched.SetUp(i, up && !f.held[i])
 	back := up && f.down[i]
 	f.down[i] = !up
 	if back {
@@ -156,4 +159,45 @@ func (f *fleet) refresh(ctx context.Context, i int) error {
 	}
 	f.sched.SetModels(i, loaded, deflt)
 	return nil
+}
+
+// drain keeps the server at addr from the queue until its /progress says
+// no job runs there (or limit passes): the generation a killed bot started
+// runs on without it, and a job sent now would wait behind it in A1111's
+// lock, two at once on one server.
+func (f *fleet) drain(ctx context.Context, addr string, limit time.Duration) {
+	i := slices.IndexFunc(f.clients, func(c *a1111.Client) bool { return c.Addr() == addr })
+	if i < 0 {
+		return // that server is no longer in A1111_URL
+	}
+	f.mu.Lock()
+	if f.held[i] {
+		f.mu.Unlock()
+		return
+	}
+	f.held[i] = true
+	f.sched.SetUp(i, false)
+	f.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			p, err := f.clients[i].Progress(ctx, false)
+			if err != nil || p.State.JobCount == 0 || ctx.Err() != nil {
+				// Idle, or not answering: the health tracker has it then.
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-tick.C:
+			}
+		}
+		f.log.Info("the previous run's generation has ended; the server takes jobs again", "server", addr)
+		f.mu.Lock()
+		f.held[i] = false
+		f.sched.SetUp(i, !f.down[i])
+		f.mu.Unlock()
+	}()
 }

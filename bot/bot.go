@@ -29,6 +29,17 @@ type Options struct {
 	// TokenLifetime overrides Discord's 15 minutes, for tests of what
 	// happens after an interaction token expired.
 	TokenLifetime time.Duration
+	// PreviousGuild is the guild an earlier run registered the commands
+	// to ("" when it registered them globally, or nothing is known). When
+	// the bot now registers elsewhere, Open empties that guild's set, so
+	// its members do not see every command twice (guild and global) or
+	// commands of a guild the bot no longer serves.
+	PreviousGuild string
+	// Registered, when set, hears where the commands now live ("" =
+	// globally) once Open registered them and emptied the scopes left
+	// behind; the app keeps it for the next start's PreviousGuild. It is
+	// not called while a clean-up failed, so the next start tries again.
+	Registered func(guildID string)
 }
 
 // Bot is a connected discordgo session serving a Router.
@@ -69,8 +80,9 @@ func (b *Bot) Session() *discordgo.Session { return b.s }
 func (b *Bot) AppID() string { return b.appID }
 
 // Open connects to the gateway, waits for READY and registers the commands
-// with one bulk overwrite. It fails with a clear error if Discord refuses
-// the token or the commands.
+// with one bulk overwrite, then empties the sets left in scopes this run
+// does not use (clearUnused). It fails with a clear error if Discord
+// refuses the token or the commands; a failed clean-up is only logged.
 func (b *Bot) Open(ctx context.Context) error {
 	b.s.AddHandlerOnce(func(_ *discordgo.Session, r *discordgo.Ready) {
 		select {
@@ -96,6 +108,13 @@ func (b *Bot) Open(ctx context.Context) error {
 		b.appID = r.User.ID
 	}
 	defs := b.opts.Router.Definitions()
+	if b.opts.GuildID != "" {
+		// Discord reads contexts and integration types only on global
+		// commands; a guild's commands are used in that guild alone.
+		for _, d := range defs {
+			d.Contexts, d.IntegrationTypes = nil, nil
+		}
+	}
 	if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, b.opts.GuildID, defs); err != nil {
 		b.s.Close()
 		where := "globally"
@@ -105,7 +124,60 @@ func (b *Bot) Open(ctx context.Context) error {
 		return fmt.Errorf("register %d commands %s: %w", len(defs), where, explain(err))
 	}
 	b.log.Info("connected to Discord", "user", userName(r.User), "app", b.appID, "guild", b.opts.GuildID, "commands", len(defs))
+	if err := b.clearUnused(); err != nil {
+		// The commands work; users may see some twice until the next start.
+		b.log.Warn("could not remove the commands an earlier run registered elsewhere; the next start tries again", "err", err)
+	} else if b.opts.Registered != nil {
+		b.opts.Registered(b.opts.GuildID)
+	}
 	return nil
+}
+
+// clearUnused empties the command sets of the scopes this run does not use,
+// so a move between DISCORD_GUILD_ID and global registration leaves one set:
+// with a guild, the global set (read first, so that a bot that was never
+// global makes no write); and the guild of an earlier run, PreviousGuild.
+func (b *Bot) clearUnused() error {
+	var errs []error
+	none := []*discordgo.ApplicationCommand{}
+	if b.opts.GuildID != "" {
+		global, err := b.s.ApplicationCommands(b.appID, "")
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("list the global commands: %w", explain(err)))
+		case len(global) > 0:
+			if _, err := b.s.ApplicationCommandBulkOverwrite(b.appID, "", none); err != nil {
+				errs = append(errs, fmt.Errorf("remove %d global commands: %w", len(global), explain(err)))
+			} else {
+				b.log.Info("removed the global commands of an earlier run", "commands", len(global))
+			}
+		}
+	}
+	if prev := b.opts.PreviousGuild; prev != "" && prev != b.opts.GuildID {
+		_, err := b.s.ApplicationCommandBulkOverwrite(b.appID, prev, none)
+		switch {
+		case err == nil:
+			b.log.Info("removed the commands an earlier run registered in another server", "guild", prev)
+		case isGone(err):
+			// The bot left that server, and its commands went with it.
+			b.log.Info("the server an earlier run registered commands in is gone", "guild", prev, "err", err)
+		default:
+			errs = append(errs, fmt.Errorf("remove the commands of server %s: %w", prev, explain(err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// isGone reports Discord's answer for a guild the bot is no longer in.
+func isGone(err error) bool {
+	var rerr *discordgo.RESTError
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	if rerr.Message != nil && (rerr.Message.Code == discordgo.ErrCodeUnknownGuild || rerr.Message.Code == discordgo.ErrCodeMissingAccess) {
+		return true
+	}
+	return rerr.Response != nil && rerr.Response.StatusCode == http.StatusNotFound
 }
 
 // Close stops taking interactions, waits (until ctx ends) for the handlers

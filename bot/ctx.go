@@ -335,6 +335,10 @@ func (c *Ctx) Modal(customID, title string, rows ...discordgo.MessageComponent) 
 // ChannelMessage posts an ordinary message in the interaction's channel: the
 // way left once the 15-minute interaction token has expired.
 func (c *Ctx) ChannelMessage(m Message) (*discordgo.Message, error) {
+	if c.I.ChannelID == "" {
+		// Discord may leave channel_id out; "" would post to channels//messages.
+		return nil, errors.New("post in the interaction's channel: the interaction named no channel")
+	}
 	msg, err := c.Session.ChannelMessageSendComplex(c.I.ChannelID, &discordgo.MessageSend{
 		Content: m.Content, Embeds: m.Embeds, Components: m.Components, Files: m.Files,
 		AllowedMentions: mentions(m),

@@ -26,8 +26,9 @@ const (
 // accessors, which panic on a type mismatch. For a subcommand, the options
 // are the subcommand's own.
 type Args struct {
-	Sub  string // subcommand name, "" when none
-	opts map[string]*discordgo.ApplicationCommandInteractionDataOption
+	Sub      string // subcommand name, "" when none
+	opts     map[string]*discordgo.ApplicationCommandInteractionDataOption
+	resolved *discordgo.ApplicationCommandInteractionDataResolved
 }
 
 // Args returns the options of a slash command or autocomplete.
@@ -36,7 +37,9 @@ func (c *Ctx) Args() Args {
 	if c.I.Type != discordgo.InteractionApplicationCommand && c.I.Type != discordgo.InteractionApplicationCommandAutocomplete {
 		return o
 	}
-	list := c.I.ApplicationCommandData().Options
+	data := c.I.ApplicationCommandData()
+	o.resolved = data.Resolved
+	list := data.Options
 	for len(list) == 1 && (list[0].Type == discordgo.ApplicationCommandOptionSubCommand || list[0].Type == discordgo.ApplicationCommandOptionSubCommandGroup) {
 		if o.Sub != "" {
 			o.Sub += " "
@@ -103,6 +106,25 @@ func (o Args) Bool(name string) (bool, bool) {
 	}
 	v, ok := op.Value.(bool)
 	return v, ok
+}
+
+// Channel is a channel option: the channel's ID and what Discord resolved
+// of it (type, guild, name), which is nil when the interaction carried no
+// resolved entry for that ID. ok is false when the option is absent or not
+// a channel.
+func (o Args) Channel(name string) (id string, ch *discordgo.Channel, ok bool) {
+	op := o.opts[name]
+	if op == nil || op.Type != discordgo.ApplicationCommandOptionChannel {
+		return "", nil, false
+	}
+	id, ok = op.Value.(string)
+	if !ok || id == "" {
+		return "", nil, false
+	}
+	if o.resolved != nil {
+		ch = o.resolved.Channels[id]
+	}
+	return id, ch, true
 }
 
 // Focused is the option being typed in an autocomplete, and its text so far.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -110,14 +111,40 @@ func (r *Router) Component(prefix string, h Handler) { r.components[prefix] = h 
 // Modal routes modal submissions by custom_id prefix, like Component.
 func (r *Router) Modal(prefix string, h Handler) { r.modals[prefix] = h }
 
-// Definitions is every command, for registration.
+// DefaultContexts are where a command may be used unless its definition
+// says otherwise: in servers, in the bot's DMs, and (user-installed) in
+// other DMs and group DMs. Handlers and middleware must therefore expect an
+// interaction with no guild and no member.
+var DefaultContexts = []discordgo.InteractionContextType{
+	discordgo.InteractionContextGuild, discordgo.InteractionContextBotDM, discordgo.InteractionContextPrivateChannel,
+}
+
+// DefaultIntegrationTypes are how a command may be installed unless its
+// definition says otherwise: to a server, and to a user's account.
+var DefaultIntegrationTypes = []discordgo.ApplicationIntegrationType{
+	discordgo.ApplicationIntegrationGuildInstall, discordgo.ApplicationIntegrationUserInstall,
+}
+
+// Definitions is every command, for registration. A command that sets no
+// Contexts or IntegrationTypes gets DefaultContexts and
+// DefaultIntegrationTypes; the routed definitions themselves are not
+// changed.
 func (r *Router) Definitions() []*discordgo.ApplicationCommand {
 	defs := make([]*discordgo.ApplicationCommand, 0, len(r.order))
 	for _, name := range r.order {
-		defs = append(defs, r.commands[name].Def)
+		d := *r.commands[name].Def
+		if d.Contexts == nil {
+			d.Contexts = ptrTo(slices.Clone(DefaultContexts))
+		}
+		if d.IntegrationTypes == nil {
+			d.IntegrationTypes = ptrTo(slices.Clone(DefaultIntegrationTypes))
+		}
+		defs = append(defs, &d)
 	}
 	return defs
 }
+
+func ptrTo[T any](v T) *T { return &v }
 
 // Wait blocks until every handler running now has returned, or ctx ends.
 func (r *Router) Wait(ctx context.Context) error {

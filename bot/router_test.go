@@ -44,6 +44,10 @@ type setup struct {
 	// watchdog sets Router.WatchdogDelay; zero keeps the default.
 	watchdog time.Duration
 	routes   func(h *harness, r *bot.Router)
+	// options changes the bot's Options before it opens.
+	options func(*bot.Options)
+	// prepare runs once the fake is up, before the bot connects.
+	prepare func(h *harness)
 }
 
 // start opens a bot serving the routes s.routes adds, and waits until it
@@ -63,11 +67,18 @@ func start(t *testing.T, s setup) *harness {
 	if s.routes != nil {
 		s.routes(h, h.r)
 	}
+	if s.prepare != nil {
+		s.prepare(h)
+	}
 	guild := discordtest.DefaultGuildID
 	if s.global {
 		guild = ""
 	}
-	b, err := bot.New(bot.Options{Token: h.dc.Token(), APIURL: h.dc.APIURL(), GuildID: guild, Router: h.r, Logger: log})
+	o := bot.Options{Token: h.dc.Token(), APIURL: h.dc.APIURL(), GuildID: guild, Router: h.r, Logger: log}
+	if s.options != nil {
+		s.options(&o)
+	}
+	b, err := bot.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,5 +90,10 @@ func Register(r *bot.Router, d *Deps) *Commands {
 	r.Component(lorasPagePrefix, lc.turnPage)
 	st := &statusCmd{deps: d}
 	r.Command(st.command())
+	sc := &settingsCmd{deps: d}
+	r.Command(sc.command())
+	// Every interaction passes the scope first: which server, its
+	// settings, where it may generate (scope.go).
+	r.Use(d.scope)
 	return &Commands{imagine: im}
 }

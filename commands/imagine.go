@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
+	"lorabot/a1111"
 	"lorabot/bot"
 	"lorabot/gen"
 	"lorabot/imagine"
@@ -19,6 +21,16 @@ import (
 type imagineCmd struct {
 	deps    *Deps
 	planner *imagine.Planner
+	// cooldowns keeps each server's cooldown per user (guild.Bounds.Cooldown),
+	// keyed by cooldownKey; the zero value is ready.
+	cooldowns queue.Cooldowns
+}
+
+// scopeOf is where c's request is made, as the planner takes it: the
+// settings in force (settingsOf), the channel's age-restricted flag, and
+// whether it is a direct message.
+func scopeOf(c *bot.Ctx) imagine.Scope {
+	return imagine.Scope{Settings: settingsOf(c), AgeRestricted: c.ChannelNSFW, DM: c.GuildID() == ""}
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -140,11 +152,24 @@ func (im *imagineCmd) handle(c *bot.Ctx) error {
 		o.Count = int(n)
 	}
 	presetName, _ := a.String("preset")
-	req, err := im.planner.Plan(c.UserID(), o, presetName)
+	scope := scopeOf(c)
+	req, err := im.planner.Plan(c.UserID(), o, presetName, scope)
 	if err != nil {
+		return publicError(c, err)
+	}
+	return im.enqueue(c, req, scope.Settings.Bounds)
+}
+
+// publicError words an image server's failure that a handler returns for
+// the router to show: in public words (a1111.Error.PublicMessage) unless
+// the member manages the server, who gets the detail to act on.
+func publicError(c *bot.Ctx, err error) error {
+	var ae *a1111.Error
+	if err == nil || !errors.As(err, &ae) || c.HasPermission(discordgo.PermissionManageGuild) {
 		return err
 	}
-	return im.enqueue(c, req)
+	c.Log.Warn("image server error shown in public words", "err", err)
+	return bot.Failf("%s", ae.PublicMessage())
 }
 
 // autocomplete answers lora*, preset, checkpoint, sampler and size. It reads
@@ -187,13 +212,40 @@ func (im *imagineCmd) familyHint(a bot.Args) lora.Family {
 	return im.deps.Servers.CurrentFamily()
 }
 
+// cooldownKey keeps one user's cooldown apart per server ("" in DMs).
+func cooldownKey(guildID, user string) string { return guildID + "/" + user }
+
+// cooldownRefusal tells how long to wait, in whole seconds rounded up so
+// that trying again when told never fails.
+func cooldownRefusal(wait time.Duration) error {
+	secs := int(math.Ceil(wait.Seconds()))
+	in := fmt.Sprintf("%d s", secs)
+	if secs >= 60 {
+		in = fmt.Sprintf("%d min", secs/60)
+		if secs%60 != 0 {
+			in += fmt.Sprintf(" %d s", secs%60)
+		}
+	}
+	return bot.Failf("You can start another job in %s (this server's cooldown).", in)
+}
+
 // queueRefusal words the scheduler's refusals for the user.
 func queueRefusal(err error, max int) error {
+	var le *queue.LimitError
 	switch {
+	case errors.As(err, &le) && le.Group != "":
+		return bot.Failf("You already have %d %s queued or running in this server (its limit); wait for one to finish or cancel one.", le.Limit, plural(le.Limit, "job", "jobs"))
 	case errors.Is(err, queue.ErrUserLimit):
 		return bot.Failf("You already have %d jobs queued or running (the limit); wait for one to finish or cancel one.", max)
 	case errors.Is(err, queue.ErrClosed):
 		return bot.Failf("The bot is shutting down and takes no new jobs; try again in a minute.")
 	}
 	return err
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

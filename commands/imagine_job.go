@@ -13,6 +13,7 @@ import (
 
 	"lorabot/a1111"
 	"lorabot/bot"
+	"lorabot/guild"
 	"lorabot/imagine"
 	"lorabot/jobs"
 	"lorabot/queue"
@@ -58,12 +59,20 @@ type job struct {
 	cutOff sync.Once // the "cut off by a restart" message, sent once
 }
 
-// enqueue submits the request, answers with the job's place in line, and
-// from then on the job edits that answer itself.
-func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
+// enqueue submits the request within the server's bounds (its cooldown and
+// max_jobs, checked before anything is queued), answers with the job's
+// place in line, and from then on the job edits that answer itself.
+func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request, b guild.Bounds) error {
+	wait, undo := im.cooldowns.Take(cooldownKey(c.GuildID(), req.User), b.Cooldown)
+	if wait > 0 {
+		return cooldownRefusal(wait)
+	}
 	x := &job{c: c, req: req, posted: make(chan struct{}), backend: -1, movedFrom: -1}
-	id, pos, err := im.deps.Queue.Submit(im.queueJob(x))
+	qj := im.queueJob(x)
+	qj.GroupLimit = b.MaxJobs
+	id, pos, err := im.deps.Queue.Submit(qj)
 	if err != nil {
+		undo() // a job refused is no job to cool down from
 		return queueRefusal(err, im.deps.MaxPerUser)
 	}
 	now := time.Now()
@@ -110,6 +119,7 @@ func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request) error {
 func (im *imagineCmd) queueJob(x *job) *queue.Job {
 	return &queue.Job{
 		User:       x.req.User,
+		Group:      x.c.GuildID(),
 		Backends:   x.req.Backends,
 		Checkpoint: x.req.CheckpointKey(),
 		Run:        func(ctx context.Context, backend int) error { return im.run(ctx, x, backend) },
@@ -192,7 +202,15 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	x.noServer, x.progress = false, a1111.Progress{}
 	x.version++
 	x.mu.Unlock()
-	im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Runs = jobs.Running, client.Addr(), r.Runs+1 })
+	// The record's write (an fsync) goes alongside the request, not before
+	// it, so the server does not idle for it; run waits for it before
+	// returning, so the job's next write cannot overtake it.
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Runs = jobs.Running, client.Addr(), r.Runs+1 })
+	}()
+	defer func() { <-written }()
 	im.pushEdit(x)
 	// Shutdown waits only so long for A1111 to stop (a frozen A1111 does not
 	// answer /interrupt): tell the user at once, while Discord can still be
@@ -257,12 +275,41 @@ func (im *imagineCmd) done(x *job, err error) {
 		x.c.Log.Warn("job failed", "job", x.id, "err", err)
 		im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Error = jobs.Failed, "", msg })
 		m = bot.Message{Content: "⚠️ " + msg}
+		defer im.tellDetail(x, err, msg) // after the public message, below it
 	}
 	m.Embeds = []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)}
 	im.deliver(x, m)
 }
 
-// failure is the one sentence a failed job's user reads.
+// tellDetail sends the job's owner, when they manage the server, what the
+// public message leaves out (the server's address, its error), privately,
+// so an admin can act without reading logs. Only while the interaction
+// token lives: after it, an ephemeral message is impossible and a public
+// one would defeat the point.
+func (im *imagineCmd) tellDetail(x *job, err error, public string) {
+	var ae *a1111.Error
+	if !errors.As(err, &ae) || !x.c.HasPermission(discordgo.PermissionManageGuild) || !x.c.TokenValid() {
+		return
+	}
+	detail := ae.UserMessage()
+	if detail == public {
+		return
+	}
+	x.mu.Lock()
+	unposted := x.unposted
+	x.mu.Unlock()
+	if unposted {
+		return
+	}
+	if _, ferr := x.c.Followup(bot.Message{Content: clip("🔧 For admins: "+detail, bot.MaxContentLen), Ephemeral: true}); ferr != nil {
+		x.c.Log.Warn("could not send the failure's detail to the admin", "job", x.id, "err", ferr)
+	}
+}
+
+// failure is the one sentence a failed job's message shows. The channel
+// reads it, so it says what happened in words, without the server's
+// address or error text (a1111.Error.PublicMessage); the log and, for an
+// admin, tellDetail carry the detail.
 func (im *imagineCmd) failure(x *job, err error) string {
 	var ae *a1111.Error
 	switch {
@@ -278,7 +325,7 @@ func (im *imagineCmd) failure(x *job, err error) string {
 		}
 		return "The image server stopped answering, so your job was not finished; please try again later."
 	case errors.As(err, &ae):
-		return ae.UserMessage()
+		return ae.PublicMessage()
 	}
 	return "Something went wrong while generating; it was logged."
 }

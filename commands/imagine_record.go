@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"fmt"
 	"time"
 
 	"lorabot/bot"
@@ -42,17 +41,14 @@ func answeredOf(r jobs.Record) bot.Answered {
 }
 
 // Resume queues again the jobs a previous run of the bot left queued or
-// running (a restart, or a crash), oldest first, keeping their IDs so the
-// Cancel buttons on their messages still work. A job that was running runs
-// once more, from the start. ctxOf rebuilds each job's interaction
-// (bot.Bot.Resume): its message is edited while the token lives, and after
-// that the outcome is posted in the channel, mentioning the user.
-func (cs *Commands) Resume(ctxOf func(bot.Answered) *bot.Ctx) (int, error) {
+// running (recs, from jobs.Store.PendingJobs: a restart, or a crash), oldest
+// first, keeping their IDs so the Cancel buttons on their messages still
+// work. A job that was running runs once more, from the start. ctxOf
+// rebuilds each job's interaction (bot.Bot.Resume): its message is edited
+// while the token lives, and after that the outcome is posted in the
+// channel, mentioning the user.
+func (cs *Commands) Resume(recs []jobs.Record, ctxOf func(bot.Answered) *bot.Ctx) int {
 	im := cs.imagine
-	recs, err := im.deps.Jobs.PendingJobs()
-	if err != nil {
-		return 0, fmt.Errorf("resume jobs: %w", err)
-	}
 	n := 0
 	for _, r := range recs {
 		c := ctxOf(answeredOf(r))
@@ -76,5 +72,5 @@ func (cs *Commands) Resume(ctxOf func(bot.Answered) *bot.Ctx) (int, error) {
 		}
 		n++
 	}
-	return n, nil
+	return n
 }

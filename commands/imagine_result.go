@@ -48,10 +48,11 @@ func (im *imagineCmd) postResult(x *job) {
 		files = append(files, f)
 	}
 	e := requestEmbed(x.req, &res.Info, took)
-	if len(files) > 0 {
-		e.Image = &discordgo.MessageEmbedImage{URL: "attachment://" + files[0].Name}
-	}
+	showImages(e, files, x.req.Spoiler)
 	content := fmt.Sprintf("✅ <@%s>'s images", x.req.User)
+	if x.req.Spoiler {
+		content += " (as spoilers: this server's policy outside age-restricted channels)"
+	}
 	if len(files) == 0 {
 		content = "⚠️ The image server answered without images."
 	}
@@ -61,6 +62,29 @@ func (im *imagineCmd) postResult(x *job) {
 	im.deliver(x, bot.Message{Content: content, Embeds: []*discordgo.MessageEmbed{e}, Files: files,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{savePresetButton(x.id)}}}})
 }
+
+// showImages puts the result's files in the message. Normally the first
+// image is also the embed's, by its attachment:// name. As spoilers, every
+// file is named SPOILER_… (Discord's only spoiler mark for attachments) and
+// the embed gets no image: Discord shows an embed's image unblurred whatever
+// its file is called, so an embed image would undo the spoiler.
+func showImages(e *discordgo.MessageEmbed, files []*discordgo.File, spoiler bool) {
+	if spoiler {
+		for _, f := range files {
+			if !strings.HasPrefix(f.Name, spoilerPrefix) {
+				f.Name = spoilerPrefix + f.Name
+			}
+		}
+		e.Image = nil
+		return
+	}
+	if len(files) > 0 {
+		e.Image = &discordgo.MessageEmbedImage{URL: "attachment://" + files[0].Name}
+	}
+}
+
+// spoilerPrefix marks an attachment as a spoiler.
+const spoilerPrefix = "SPOILER_"
 
 // fileBudget is the most one of n images may weigh: the interaction's
 // per-file limit, and a share of Discord's 25 MiB per request.

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"image/jpeg"
 	"io"
+	"strings"
 	"testing"
+
+	"github.com/bwmarrin/discordgo"
 
 	"lorabot/a1111/a1111test"
 )
@@ -45,5 +48,45 @@ func TestFitImage(t *testing.T) {
 
 	if _, _, err := fitImage(img, 100, "x"); err == nil {
 		t.Errorf("an impossible limit must be an error, not a silently dropped image")
+	}
+}
+
+func TestShowImagesAsSpoilers(t *testing.T) {
+	files := func() []*discordgo.File {
+		return []*discordgo.File{{Name: "lorabot_j1_1.png"}, {Name: "lorabot_j1_2.png"}}
+	}
+	attached := func(e *discordgo.MessageEmbed, fs []*discordgo.File) bool {
+		if e.Image == nil {
+			return true
+		}
+		for _, f := range fs {
+			if e.Image.URL == "attachment://"+f.Name {
+				return true
+			}
+		}
+		return false
+	}
+
+	plain, e := files(), &discordgo.MessageEmbed{}
+	showImages(e, plain, false)
+	if e.Image == nil || e.Image.URL != "attachment://lorabot_j1_1.png" || plain[0].Name != "lorabot_j1_1.png" {
+		t.Errorf("a normal result shows its first image in the embed: %+v %q", e.Image, plain[0].Name)
+	}
+
+	sp, e := files(), &discordgo.MessageEmbed{Image: &discordgo.MessageEmbedImage{URL: "attachment://lorabot_j1_1.png"}}
+	showImages(e, sp, true)
+	for _, f := range sp {
+		if !strings.HasPrefix(f.Name, "SPOILER_lorabot_j1_") {
+			t.Errorf("a spoiler file is named %q", f.Name)
+		}
+	}
+	// An embed's image is never blurred, so a spoiler result has none, and
+	// no attachment:// may name a file by its old name.
+	if e.Image != nil || !attached(e, sp) {
+		t.Errorf("a spoiler result's embed shows an image: %+v", e.Image)
+	}
+	showImages(e, sp, true)
+	if sp[0].Name != "SPOILER_lorabot_j1_1.png" {
+		t.Errorf("marked twice: %q", sp[0].Name)
 	}
 }

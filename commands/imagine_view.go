@@ -105,8 +105,8 @@ func requestEmbed(r *imagine.Request, info *a1111.Info, took time.Duration) *dis
 		loras = append(loras, fmt.Sprintf("`%s` %s", a.LoRA.Name, lora.FormatWeight(a.Weight)))
 	}
 	field("LoRAs", strings.Join(loras, "\n"), false)
-	if o.Negative != "" {
-		field("Negative", o.Negative, false)
+	if neg := r.Negative(); neg != "" {
+		field("Negative", neg, false) // as sent: the server's default included
 	}
 	seed := "random"
 	if o.Seed != nil && *o.Seed >= 0 {

@@ -2,7 +2,9 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +13,10 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"lorabot/bot"
+	"lorabot/guild"
+	"lorabot/imagine"
 	"lorabot/lora"
+	"lorabot/prompt"
 )
 
 const (
@@ -39,9 +44,12 @@ func (l *lorasCmd) command() bot.Command {
 					{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The LoRA", Required: true, Autocomplete: true},
 				}},
 				{Type: sub, Name: "refresh", Description: "Rescan the servers' LoRA folders (needs Manage Server)"},
-				{Type: sub, Name: "triggers", Description: "Set the trigger words the bot adds for a LoRA (needs Manage Server)", Options: []*discordgo.ApplicationCommandOption{
+				{Type: sub, Name: "set", Description: "Set a LoRA's trigger words, weight or NSFW mark in this server (needs Manage Server)", Options: []*discordgo.ApplicationCommandOption{
 					{Type: discordgo.ApplicationCommandOptionString, Name: "name", Description: "The LoRA", Required: true, Autocomplete: true, MaxLength: bot.MaxChoiceLen},
-					{Type: discordgo.ApplicationCommandOptionString, Name: "words", Description: "Comma-separated trigger words; leave out (or none) to go back to the LoRA's own", MaxLength: 500},
+					{Type: discordgo.ApplicationCommandOptionString, Name: "triggers", Description: "Comma-separated trigger words; none: back to the LoRA's own", MaxLength: guild.MaxTriggerLen},
+					{Type: discordgo.ApplicationCommandOptionNumber, Name: "weight", Description: "Preferred weight (-2 to 2); 0: back to the LoRA's own", MinValue: ptr(prompt.MinWeight), MaxValue: prompt.MaxWeight},
+					{Type: discordgo.ApplicationCommandOptionBoolean, Name: "nsfw", Description: "Mark it age-restricted (true) or not (false), over what its training tags say"},
+					{Type: discordgo.ApplicationCommandOptionBoolean, Name: "reset", Description: "Forget everything this server set for the LoRA"},
 				}},
 			},
 		},
@@ -58,7 +66,7 @@ func (l *lorasCmd) handle(c *bot.Ctx) error {
 	switch a.Sub {
 	case "list":
 		q, _ := a.String("query")
-		m := l.page(strings.TrimSpace(q), 0)
+		m := l.page(settingsOf(c), strings.TrimSpace(q), 0)
 		m.Ephemeral = true
 		return c.Reply(m)
 	case "info":
@@ -67,9 +75,10 @@ func (l *lorasCmd) handle(c *bot.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return c.Reply(bot.Message{Embeds: []*discordgo.MessageEmbed{loraEmbed(lr)}, Ephemeral: true})
-	case "triggers":
-		return l.setTriggers(c, a)
+		own, set := settingsOf(c).LoRAs[lr.Name]
+		return c.Reply(bot.Message{Embeds: []*discordgo.MessageEmbed{loraEmbed(lr, own, set)}, Ephemeral: true})
+	case "set":
+		return l.set(c, a)
 	case "refresh":
 		if !c.HasPermission(discordgo.PermissionManageGuild) {
 			return bot.Failf("Only members with the Manage Server permission can rescan the LoRA folders.")
@@ -82,40 +91,123 @@ func (l *lorasCmd) handle(c *bot.Ctx) error {
 	return bot.Failf("Unknown /loras subcommand.")
 }
 
-// setTriggers stores an admin's trigger words for a LoRA. They win over the
-// sidecar's, the metadata's and the most frequent tag (interface.md), and
-// survive restarts.
-func (l *lorasCmd) setTriggers(c *bot.Ctx, a bot.Args) error {
+// set changes what this server set for one LoRA (/loras set): its trigger
+// words and preferred weight, the first source of both in this server
+// (interface.md), and its NSFW mark, which wins over the training tags'.
+// Only the interaction's own server changes, and only for a member who may
+// manage it.
+func (l *lorasCmd) set(c *bot.Ctx, a bot.Args) error {
+	if c.GuildID() == "" {
+		return bot.Failf("LoRA settings belong to a server; run /loras set in the server they are for.")
+	}
 	if !c.HasPermission(discordgo.PermissionManageGuild) {
-		return bot.Failf("Only members with the Manage Server permission can set trigger words.")
+		return bot.Failf("Only members with the Manage Server permission can change a LoRA's settings.")
+	}
+	if l.deps.Guilds == nil {
+		return errors.New("loras set: no guild settings store")
 	}
 	name, _ := a.String("name")
 	lr, err := l.deps.Catalog.Index().Resolve(name)
 	if err != nil {
 		return err
 	}
-	words, _ := a.String("words")
-	if w := strings.TrimSpace(words); strings.EqualFold(w, "none") {
-		words = ""
-	}
-	if err := l.deps.Triggers.SetTriggerOverride(lr.Name, words); err != nil {
-		return err
-	}
-	all, err := l.deps.Triggers.TriggerOverrides()
+	change, err := readLoRAChange(a)
 	if err != nil {
 		return err
 	}
-	l.deps.Catalog.SetTriggerOverrides(all)
-	now, _ := l.deps.Catalog.Index().Get(lr.Name)
+	updated, err := l.deps.Guilds.UpdateGuildSettings(c.GuildID(), func(s *guild.Settings) error {
+		return s.SetLoRA(lr.Name, change)
+	})
+	if err != nil {
+		return fmt.Errorf("loras set %s: %w", lr.Name, err)
+	}
+	// What the server sees now: its own entry for the LoRA wins whole over
+	// the defaults' (guild.Settings.Over); without one, the defaults' applies.
+	now := updated
+	if _, defaults, err := l.deps.Guilds.GuildAndDefaults(c.GuildID()); err == nil {
+		now = updated.Over(defaults)
+	} else {
+		c.Log.Warn("could not read the defaults to show the LoRA's settings", "err", err)
+	}
+	own, has := now.LoRAs[lr.Name]
+	return c.Reply(bot.Message{Content: loraSettingsText(lr, own, has), Ephemeral: true})
+}
+
+// readLoRAChange reads /loras set's options into a change of the LoRA's
+// entry. At least one must be given.
+func readLoRAChange(a bot.Args) (func(*guild.LoRA), error) {
+	var steps []func(*guild.LoRA)
+	if reset, ok := a.Bool("reset"); ok && reset {
+		steps = append(steps, func(g *guild.LoRA) { *g = guild.LoRA{} })
+	}
+	if words, ok := a.String("triggers"); ok {
+		var t []string
+		if w := strings.TrimSpace(words); !strings.EqualFold(w, "none") {
+			if len([]rune(w)) > guild.MaxTriggerLen {
+				return nil, bot.Failf("Trigger words can be at most %d characters long.", guild.MaxTriggerLen)
+			}
+			if t = lora.SplitTriggers(w); len(t) == 0 {
+				return nil, bot.Failf("Give trigger words separated by commas, or none to go back to the LoRA's own.")
+			}
+		}
+		steps = append(steps, func(g *guild.LoRA) { g.Triggers = t })
+	}
+	if w, ok := a.Float("weight"); ok {
+		if math.IsNaN(w) || w < prompt.MinWeight || w > prompt.MaxWeight {
+			return nil, bot.Failf("The weight must be from %s to %s (0 goes back to the LoRA's own).", lora.FormatWeight(prompt.MinWeight), lora.FormatWeight(prompt.MaxWeight))
+		}
+		steps = append(steps, func(g *guild.LoRA) { g.Weight = w })
+	}
+	if n, ok := a.Bool("nsfw"); ok {
+		steps = append(steps, func(g *guild.LoRA) { g.NSFW = &n })
+	}
+	if len(steps) == 0 {
+		return nil, bot.Failf("Give triggers, weight or nsfw to change (or reset to forget this server's settings for the LoRA).")
+	}
+	return func(g *guild.LoRA) {
+		for _, f := range steps {
+			f(g)
+		}
+	}, nil
+}
+
+// loraSettingsText says how this server now sees a LoRA, and which of it
+// is the server's own.
+func loraSettingsText(lr lora.LoRA, own guild.LoRA, has bool) string {
+	v := lr
+	if has {
+		v = imagine.OverrideOf(own).Apply(lr)
+	}
 	trig := "none"
-	if len(now.Triggers) > 0 {
-		trig = strings.Join(now.Triggers, ", ")
+	if len(v.Triggers) > 0 {
+		trig = strings.Join(v.Triggers, ", ")
 	}
-	msg := fmt.Sprintf("Trigger words of **%s** are now: %s.", lr.Name, trig)
-	if strings.TrimSpace(words) == "" {
-		msg = fmt.Sprintf("Trigger words of **%s** are back to its own: %s.", lr.Name, trig)
+	var b strings.Builder
+	if has && len(own.Triggers) > 0 {
+		fmt.Fprintf(&b, "Trigger words of **%s** in this server are now: %s.", lr.Name, trig)
+	} else {
+		fmt.Fprintf(&b, "Trigger words of **%s** are back to its own: %s.", lr.Name, trig)
 	}
-	return c.Reply(bot.Message{Content: msg, Ephemeral: true})
+	if has && own.Weight != 0 {
+		fmt.Fprintf(&b, " Preferred weight here: %s.", lora.FormatWeight(own.Weight))
+	} else {
+		fmt.Fprintf(&b, " Preferred weight: its own (%s).", lora.FormatWeight(lr.Weight()))
+	}
+	b.WriteString(" " + nsfwText(lr, own, has) + ".")
+	return b.String()
+}
+
+// nsfwText says whether a LoRA counts as NSFW in this server, and why.
+func nsfwText(lr lora.LoRA, own guild.LoRA, has bool) string {
+	switch {
+	case has && own.NSFW != nil && *own.NSFW:
+		return "NSFW: yes (this server's mark)"
+	case has && own.NSFW != nil:
+		return "NSFW: no (this server's mark)"
+	case lr.NSFW:
+		return "NSFW: yes (by its training tags)"
+	}
+	return "NSFW: no"
 }
 
 // refresh asks every backend to rescan, then reloads the catalog.
@@ -153,9 +245,10 @@ func userText(err error) string {
 	return "the image server could not be reached."
 }
 
-// page renders one page of the catalog with Previous/Next buttons whose
-// custom_id carries the page and the query, so paging needs no state.
-func (l *lorasCmd) page(query string, page int) bot.Message {
+// page renders one page of the catalog, as the server of s sees it (its
+// trigger words and NSFW marks), with Previous/Next buttons whose custom_id
+// carries the page and the query, so paging needs no state.
+func (l *lorasCmd) page(s guild.Settings, query string, page int) bot.Message {
 	idx := l.deps.Catalog.Index()
 	list := idx.All()
 	if query != "" {
@@ -171,7 +264,13 @@ func (l *lorasCmd) page(query string, page int) bot.Message {
 	page = max(0, min(page, pages-1))
 	var b strings.Builder
 	for _, lr := range list[page*lorasPerPage : min(len(list), (page+1)*lorasPerPage)] {
+		if own, ok := s.LoRAs[lr.Name]; ok {
+			lr = imagine.OverrideOf(own).Apply(lr)
+		}
 		line := fmt.Sprintf("**%s** · %s", lr.Name, lr.Family)
+		if lr.NSFW {
+			line += " · NSFW"
+		}
 		if lr.Alias != "" && lr.Alias != lr.Name {
 			line += " · alias " + lr.Alias
 		}
@@ -250,10 +349,16 @@ func (l *lorasCmd) turnPage(c *bot.Ctx, arg string) error {
 	if err != nil {
 		return bot.Failf("This button no longer works; run /loras list again.")
 	}
-	return c.Update(l.page(query, n))
+	return c.Update(l.page(settingsOf(c), query, n))
 }
 
-func loraEmbed(l lora.LoRA) *discordgo.MessageEmbed {
+// loraEmbed shows one LoRA as this server sees it: own is what the server
+// set for it (has: anything), marked as the server's.
+func loraEmbed(lr lora.LoRA, own guild.LoRA, has bool) *discordgo.MessageEmbed {
+	l := lr
+	if has {
+		l = imagine.OverrideOf(own).Apply(lr)
+	}
 	e := &discordgo.MessageEmbed{Title: clip(l.Name, bot.MaxEmbedTitleLen), Color: 0x5865F2}
 	field := func(name, value string, inline bool) {
 		if value != "" {
@@ -273,13 +378,21 @@ func loraEmbed(l lora.LoRA) *discordgo.MessageEmbed {
 	trig := "none known"
 	if len(l.Triggers) > 0 {
 		trig = strings.Join(l.Triggers, ", ")
+		if has && len(own.Triggers) > 0 {
+			trig += " (this server's)"
+		}
 	}
 	field("Trigger words", trig, false)
 	w := "not set (1 is used)"
 	if l.PreferredWeight != 0 {
 		w = lora.FormatWeight(l.PreferredWeight)
+		if has && own.Weight != 0 {
+			w += " (this server's)"
+		}
 	}
 	field("Preferred weight", w, true)
+	_, why, _ := strings.Cut(nsfwText(lr, own, has), ": ")
+	field("NSFW", why, true)
 	field("Tag to type", "`"+l.Tag(l.Weight())+"`", false)
 	return e
 }

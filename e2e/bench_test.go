@@ -124,11 +124,20 @@ func startFakes(b *testing.B, sd a1111test.Options) *benchFakes {
 func (f *benchFakes) runBot(b *testing.B, maxPerUser int) *testkit.LogBuffer {
 	b.Helper()
 	logs := &testkit.LogBuffer{}
+	runApp(b, f.dc, []string{f.sdURL}, maxPerUser, app.DefaultTimings, logs)
+	return logs
+}
+
+// runApp runs app.Run in this process against the fake Discord dc and the
+// A1111s at urls, logging at Info into logs, until stop is called or the
+// benchmark ends.
+func runApp(b *testing.B, dc *discordtest.Server, urls []string, maxPerUser int, tm app.Timings, logs *testkit.LogBuffer) (stop func()) {
+	b.Helper()
 	cfg := config.Config{
-		DiscordToken:    f.dc.Token(),
+		DiscordToken:    dc.Token(),
 		GuildID:         discordtest.DefaultGuildID,
-		DiscordAPIURL:   f.dc.APIURL(),
-		A1111URLs:       []string{f.sdURL},
+		DiscordAPIURL:   dc.APIURL(),
+		A1111URLs:       urls,
 		A1111Timeout:    time.Minute,
 		DBPath:          filepath.Join(b.TempDir(), "bot.db"),
 		MaxQueuePerUser: maxPerUser,
@@ -137,7 +146,7 @@ func (f *benchFakes) runBot(b *testing.B, maxPerUser int) *testkit.LogBuffer {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, cfg, app.DefaultTimings, log, ready) }()
+	go func() { done <- app.Run(ctx, cfg, tm, log, ready) }()
 	select {
 	case <-ready:
 	case err := <-done:
@@ -147,10 +156,15 @@ func (f *benchFakes) runBot(b *testing.B, maxPerUser int) *testkit.LogBuffer {
 		cancel()
 		b.Fatalf("bot not ready after %v\nlogs:\n%s", wait, logs)
 	}
-	b.Cleanup(func() {
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		hctx, hcancel := context.WithTimeout(context.Background(), wait)
 		defer hcancel()
-		_ = f.dc.WaitHeartbeat(hctx) // see harness_test.go's stop
+		_ = dc.WaitHeartbeat(hctx) // see harness_test.go's stop
 		cancel()
 		select {
 		case err := <-done:
@@ -160,8 +174,9 @@ func (f *benchFakes) runBot(b *testing.B, maxPerUser int) *testkit.LogBuffer {
 		case <-time.After(wait):
 			b.Errorf("bot did not stop within %v", wait)
 		}
-	})
-	return logs
+	}
+	b.Cleanup(stop)
+	return stop
 }
 
 func benchCtx(b *testing.B) context.Context {

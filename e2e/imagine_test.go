@@ -152,14 +152,17 @@ func TestImagineRefusesBadInputWithOneSentence(t *testing.T) {
 }
 
 func TestA1111DownThenBack(t *testing.T) {
-	e := start(t, setup{})
+	e := start(t, setup{timings: fastHealth(nil)})
 	e.sd.SetMode(a1111test.ModeDown)
 	it := e.imagine(alice, discordtest.String("prompt", "a cat"))
-	m := e.finished(it)
-	if !strings.Contains(m.Content, "not answering") || !strings.Contains(m.Content, e.sd.Addr()) {
-		t.Errorf("want the server-down sentence, got %q", m.Content)
+	m := e.shows(it, "Waiting for an image server")
+	if strings.Contains(m.Content, e.sd.Addr()) {
+		t.Errorf("the public message names the server's address: %q", m.Content)
 	}
 	e.sd.SetMode(a1111test.ModeOK)
+	if m = e.finished(it); len(m.Attachments) != 1 {
+		t.Errorf("the waiting job should run once A1111 is back: %q", m.Content)
+	}
 	m = e.finished(e.imagine(bob, discordtest.String("prompt", "a dog")))
 	if len(m.Attachments) != 1 {
 		t.Errorf("the next user should be served once A1111 is back: %q", m.Content)

@@ -360,18 +360,21 @@ func topTrigger(md map[string]any) string {
 	return top
 }
 
-func TestAdminTriggerWordsWinAndLast(t *testing.T) {
+// TestLorasSetTriggerWordsWinAndLast: a server admin's trigger words
+// (/loras set, which replaced /loras triggers) win over the LoRA's own and
+// survive a restart.
+func TestLorasSetTriggerWordsWinAndLast(t *testing.T) {
 	e := start(t, setup{})
 	admin := discordtest.CommandSpec{User: bob, Permissions: strconv.FormatInt(discordgo.PermissionManageGuild, 10)}
 	set := func(spec discordtest.CommandSpec, opts ...discordtest.Option) discordtest.Callback {
-		return e.response(e.loras(spec, "triggers", opts...))
+		return e.response(e.loras(spec, "set", opts...))
 	}
 
-	cb := set(discordtest.CommandSpec{User: alice}, discordtest.String("name", "pixel-art-xl"), discordtest.String("words", "nope"))
+	cb := set(discordtest.CommandSpec{User: alice}, discordtest.String("name", "pixel-art-xl"), discordtest.String("triggers", "nope"))
 	if !cb.Ephemeral() || !strings.Contains(cb.Content, "Manage Server") {
 		t.Errorf("a member without Manage Server must be refused: %+v", cb)
 	}
-	cb = set(admin, discordtest.String("name", "PIXEL-ART-XL"), discordtest.String("words", "pixelated, 8-bit"))
+	cb = set(admin, discordtest.String("name", "PIXEL-ART-XL"), discordtest.String("triggers", "pixelated, 8-bit"))
 	if !cb.Ephemeral() || !strings.Contains(cb.Content, "pixelated, 8-bit") {
 		t.Fatalf("setting trigger words: %+v", cb)
 	}
@@ -385,14 +388,14 @@ func TestAdminTriggerWordsWinAndLast(t *testing.T) {
 		t.Errorf("after a restart:\n got %q\nwant %q", r.Prompt, want)
 	}
 
-	cb = set(admin, discordtest.String("name", "pixel-art-xl"), discordtest.String("words", "none"))
+	cb = set(admin, discordtest.String("name", "pixel-art-xl"), discordtest.String("triggers", "none"))
 	if !strings.Contains(cb.Content, "back to its own") || !strings.Contains(cb.Content, "pixel art, game sprite") {
 		t.Errorf("clearing: %+v", cb)
 	}
 	if r := e.generate(alice, discordtest.String("prompt", "a castle"), discordtest.String("lora", "pixel-art-xl")); r.Prompt != "pixel art, game sprite, a castle <lora:pixel-art-xl:1>" {
 		t.Errorf("after clearing, the metadata's trigger words apply again: %q", r.Prompt)
 	}
-	if cb := set(admin, discordtest.String("name", "pixelart_v9"), discordtest.String("words", "x")); !cb.Ephemeral() || !strings.Contains(cb.Content, "pixel-art-xl") {
+	if cb := set(admin, discordtest.String("name", "pixelart_v9"), discordtest.String("triggers", "x")); !cb.Ephemeral() || !strings.Contains(cb.Content, "pixel-art-xl") {
 		t.Errorf("an unknown LoRA gets the closest names: %+v", cb)
 	}
 }

@@ -201,9 +201,13 @@ func (s *Settings) SetLoRA(name string, change func(*LoRA)) error {
 	return nil
 }
 
+// NormalWord is a banned word as it is kept and compared: lower case,
+// runs of spaces as one.
+func NormalWord(word string) string { return strings.ToLower(strings.Join(strings.Fields(word), " ")) }
+
 // Ban adds a word or LoRA name to the banned list.
 func (s *Settings) Ban(word string) error {
-	w := strings.ToLower(strings.Join(strings.Fields(word), " "))
+	w := NormalWord(word)
 	switch {
 	case w == "":
 		return &Error{"A banned word cannot be empty."}
@@ -220,7 +224,7 @@ func (s *Settings) Ban(word string) error {
 
 // Unban removes a word; it reports whether it was banned.
 func (s *Settings) Unban(word string) bool {
-	w := strings.ToLower(strings.Join(strings.Fields(word), " "))
+	w := NormalWord(word)
 	i := slices.Index(s.Banned, w)
 	if i < 0 {
 		return false
@@ -263,5 +267,14 @@ type Store interface {
 	// UpdateGuildSettings applies change to guild's settings and stores
 	// the result in one transaction; an error from change stores nothing
 	// and is returned as is.
+	//
+	// The result must pass Settings.Validate, else nothing is stored and
+	// the *Error is returned: no command can store more than the limits
+	// above, whatever it forgot to check.
 	UpdateGuildSettings(guildID string, change func(*Settings) error) (Settings, error)
+	// GuildAndDefaults returns guild's own settings and the bot-wide
+	// defaults read together (one transaction), for the one place that
+	// computes an interaction's settings: own.Over(defaults). With guildID
+	// "" both are the defaults.
+	GuildAndDefaults(guildID string) (own, defaults Settings, err error)
 }

@@ -7,6 +7,7 @@ import (
 
 	"lorabot/a1111"
 	"lorabot/gen"
+	"lorabot/guild"
 	"lorabot/lora"
 	"lorabot/prompt"
 )
@@ -26,7 +27,19 @@ type Request struct {
 	// Backends are the servers that have every LoRA of the request, as
 	// queue.Job.Backends takes them (bit i: backend i; 0: any).
 	Backends uint64
+	// ServerNegative is what the server's default negative prompt added to
+	// the job's own (Options.Negative): kept apart so that "Save as
+	// preset" keeps the user's negative, not one server's.
+	ServerNegative string
+	// Spoiler: post the results as spoilers (the Spoiler policy outside
+	// age-restricted channels). Kept in the request, so a job resumed
+	// after a restart is posted the same way.
+	Spoiler bool
 }
+
+// Negative is the negative prompt sent: the job's own, then the server's
+// default.
+func (r *Request) Negative() string { return prompt.Join(r.Options.Negative, r.ServerNegative) }
 
 // Txt2Img is the A1111 request for r.
 func (r *Request) Txt2Img() a1111.Txt2ImgRequest {
@@ -36,7 +49,7 @@ func (r *Request) Txt2Img() a1111.Txt2ImgRequest {
 	}
 	req := a1111.Txt2ImgRequest{
 		Prompt:         r.Prompt.Text,
-		NegativePrompt: r.Options.Negative,
+		NegativePrompt: r.Negative(),
 		Seed:           seed,
 		SamplerName:    r.Sampler,
 		Scheduler:      r.Scheduler,
@@ -93,8 +106,8 @@ func (r *Request) Txt2ImgOn(titleOn func(key string) (string, bool)) a1111.Txt2I
 	return req
 }
 
-// Planner checks a user's request against the catalog, their presets and
-// the servers' lists.
+// Planner checks a user's request against the catalog, their presets, the
+// servers' lists and the settings of the server it is made in.
 type Planner struct {
 	Catalog *lora.Catalog
 	Presets gen.PresetStore
@@ -103,9 +116,17 @@ type Planner struct {
 
 // Plan merges the layers — the command's options win over the named preset
 // (or, when none is named, the user's default preset), which wins over the
-// bot's defaults — and checks everything. Errors for the user satisfy
-// UserMessage; others are the store's failures.
-func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Request, error) {
+// server's defaults and the bot's — and checks everything, the server's
+// rules (scope) included: its bounds, default checkpoint and negative
+// prompt, banned words and LoRAs, its LoRA settings (the first source of
+// trigger words and weights) and its content policy. Errors for the user
+// satisfy UserMessage; others are the store's failures.
+func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Scope) (*Request, error) {
+	set := scope.Settings
+	// Where the job may run at all is known before anything is looked up.
+	if _, err := ContentPolicy(scope.Policy(), scope.ageRestricted(), Content{}); err != nil {
+		return nil, err
+	}
 	var preset gen.Preset
 	var hasPreset bool
 	if name := strings.TrimSpace(presetName); name != "" {
@@ -142,6 +163,16 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		}
 		r.Checkpoint = m
 		r.Options.Checkpoint = m.Title
+	} else if def := strings.TrimSpace(set.DefaultCheckpoint); def != "" {
+		m, err := p.Servers.ResolveCheckpoint(def)
+		if err != nil {
+			// Not the server's current model instead: a default of another
+			// family would silently spoil the job's LoRAs and size.
+			return nil, &gen.InputError{Msg: fmt.Sprintf("This server's default checkpoint %q is not on the image servers (or their lists are not loaded yet); pick a checkpoint, or an admin can change the default with /settings defaults.", def)}
+		}
+		// Options.Checkpoint stays empty: the job runs on the server's
+		// default, but "Save as preset" must not carry it to other servers.
+		r.Checkpoint = m
 	}
 	if merged.Sampler != "" {
 		sm, sc, err := p.Servers.ResolveSampler(merged.Sampler)
@@ -152,6 +183,7 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 	}
 
 	idx := p.Catalog.Index()
+	res := ResolverFor(idx, set)
 	in := prompt.Input{Prompt: cmd.Prompt, PresetPrompt: preset.Options.Prompt}
 	for i, c := range merged.LoRAs {
 		if c.Name == "" {
@@ -163,16 +195,19 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		}
 		in.LoRAs = append(in.LoRAs, prompt.Choice{Value: c.Name, Weight: c.Weight})
 		if cmd.LoRAs[i].Name == "" && hasPreset {
-			if _, err := idx.Resolve(c.Name); err != nil {
+			if _, err := res.Resolve(c.Name); err != nil {
 				return nil, &gen.InputError{Msg: fmt.Sprintf("Your preset %q uses the LoRA %q, which the image server no longer has; pick another with %s or save the preset again.", preset.Name, c.Name, gen.SlotOption("lora", i))}
 			}
 		}
 	}
-	built, err := prompt.Build(idx, in)
+	built, err := prompt.Build(res, in)
 	if err != nil {
 		return nil, err
 	}
 	r.Prompt = built
+	if r.Spoiler, err = ContentPolicy(scope.Policy(), scope.ageRestricted(), contentOf(set, in, built)); err != nil {
+		return nil, err
+	}
 	if r.Backends, err = backendsFor(built.LoRAs); err != nil {
 		return nil, err
 	}
@@ -190,10 +225,38 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string) (*Reques
 		r.Family = p.Servers.CurrentFamily()
 	}
 	r.Options = r.Options.WithDefaults(r.Family)
+	if r.Options, err = applyBounds(set.Bounds, cmd, r.Options); err != nil {
+		return nil, err
+	}
 	if err := r.Options.Validate(); err != nil {
 		return nil, err
 	}
+	// Under every policy: it is how a server keeps its results to its taste.
+	r.ServerNegative = prompt.NewPhrases(r.Options.Negative, set.DefaultNegative)
 	return r, nil
+}
+
+// contentOf is what the content policy looks at in a built job: banned
+// words in the user's prompt, the preset's prompt and the trigger words
+// added (they are in the prompt sent as much as the user's words), then
+// the LoRAs.
+func contentOf(s guild.Settings, in prompt.Input, built prompt.Result) Content {
+	var c Content
+	for _, text := range append([]string{in.Prompt, in.PresetPrompt}, built.Triggers...) {
+		if w := s.BannedIn(text); w != "" {
+			c.BannedWord = w
+			break
+		}
+	}
+	for _, a := range built.LoRAs {
+		if c.BannedLoRA == "" && bannedLoRA(s, a.LoRA) {
+			c.BannedLoRA = a.LoRA.Name
+		}
+		if c.NSFWLoRA == "" && a.LoRA.NSFW {
+			c.NSFWLoRA = a.LoRA.Name
+		}
+	}
+	return c
 }
 
 // backendsFor narrows the servers a job may run on to those that have all

@@ -118,7 +118,7 @@ func TestPlanLayersCommandOverPresetOverDefault(t *testing.T) {
 	must(f.db.SetDefaultPreset("u", "pixel"))
 
 	// Named preset, with the command re-weighting its LoRA and changing steps.
-	r, err := f.p.Plan("u", gen.Options{Prompt: "a valley", Steps: 25, LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Weight: w(0.6)}}}, "ghibli")
+	r, err := f.p.Plan("u", gen.Options{Prompt: "a valley", Steps: 25, LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Weight: w(0.6)}}}, "ghibli", Scope{})
 	must(err)
 	if want := "ghibli style, masterpiece, a valley <lora:ghibli_style_offset:0.6>"; r.Prompt.Text != want {
 		t.Errorf("prompt:\n got %q\nwant %q", r.Prompt.Text, want)
@@ -135,14 +135,14 @@ func TestPlanLayersCommandOverPresetOverDefault(t *testing.T) {
 	}
 
 	// No preset named: the default applies, with its SDXL size.
-	r, err = f.p.Plan("u", gen.Options{Prompt: "a knight"}, "")
+	r, err = f.p.Plan("u", gen.Options{Prompt: "a knight"}, "", Scope{})
 	must(err)
 	if want := "pixel art, game sprite, a knight <lora:pixel-art-xl:1>"; r.Prompt.Text != want || r.Options.Width != 1024 {
 		t.Errorf("default preset not applied: %q %dx%d", r.Prompt.Text, r.Options.Width, r.Options.Height)
 	}
 
 	// Another user has neither preset.
-	if _, err := f.p.Plan("other", gen.Options{Prompt: "x"}, "ghibli"); !isInput(err, "no preset") {
+	if _, err := f.p.Plan("other", gen.Options{Prompt: "x"}, "ghibli", Scope{}); !isInput(err, "no preset") {
 		t.Errorf("another user's preset must not load: %v", err)
 	}
 }
@@ -154,7 +154,7 @@ func TestPlanSaysWhichPresetLoRAIsGone(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.p.Plan("u", gen.Options{Prompt: "x"}, "old")
+	_, err := f.p.Plan("u", gen.Options{Prompt: "x"}, "old", Scope{})
 	if !isInput(err, "deleted_lora_v1") || !isInput(err, "no longer") {
 		t.Errorf("want a sentence naming the missing LoRA, got %v", err)
 	}
@@ -162,7 +162,7 @@ func TestPlanSaysWhichPresetLoRAIsGone(t *testing.T) {
 
 func TestPlanChecksCheckpointAndSampler(t *testing.T) {
 	f := newFixture(t, a1111test.Options{})
-	r, err := f.p.Plan("u", gen.Options{Prompt: "x", Checkpoint: "SD_XL_BASE", Sampler: "DPM++ 2M Karras"}, "")
+	r, err := f.p.Plan("u", gen.Options{Prompt: "x", Checkpoint: "SD_XL_BASE", Sampler: "DPM++ 2M Karras"}, "", Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestPlanChecksCheckpointAndSampler(t *testing.T) {
 		t.Errorf("an SDXL checkpoint should default to 1024, got %d", req.Width)
 	}
 	for _, o := range []gen.Options{{Prompt: "x", Checkpoint: "nope-xl-9000"}, {Prompt: "x", Sampler: "Eulr a"}} {
-		if _, err := f.p.Plan("u", o, ""); err == nil {
+		if _, err := f.p.Plan("u", o, "", Scope{}); err == nil {
 			t.Errorf("%+v should be refused: A1111 would silently ignore it", o)
 		}
 	}
@@ -190,7 +190,7 @@ func TestPlanOnOldServerKeepsJoinedSamplerNames(t *testing.T) {
 		t.Fatal("no samplers listed")
 	}
 	name := samplers[len(samplers)-1].Name
-	r, err := f.p.Plan("u", gen.Options{Prompt: "x", Sampler: strings.ToUpper(name)}, "")
+	r, err := f.p.Plan("u", gen.Options{Prompt: "x", Sampler: strings.ToUpper(name)}, "", Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestJobsGoOnlyToServersThatHaveTheirLoRAs(t *testing.T) {
 		for i, n := range names {
 			o.LoRAs[i].Name = n
 		}
-		return p.Plan("u", o, "")
+		return p.Plan("u", o, "", Scope{})
 	}
 	for _, tc := range []struct {
 		loras []string

@@ -183,7 +183,7 @@ func TestCheckpointsMatchedByFileAcrossServers(t *testing.T) {
 	// own title.
 	cat := lora.NewCatalog(nil, lora.CatalogOptions{})
 	p := &Planner{Catalog: cat, Presets: newMemPresets(), Servers: srv}
-	r, err := p.Plan("u", gen.Options{Prompt: "a fox", Checkpoint: "Animagine-XL-3.1"}, "")
+	r, err := p.Plan("u", gen.Options{Prompt: "a fox", Checkpoint: "Animagine-XL-3.1"}, "", Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestCheckpointsMatchedByFileAcrossServers(t *testing.T) {
 	if got := sent(r.Txt2ImgOn(func(string) (string, bool) { return "", false })); got != "sdxl/animagine-xl-3.1.safetensors" {
 		t.Errorf("with no title known, the request carries %q", got)
 	}
-	none, err := p.Plan("u", gen.Options{Prompt: "a fox"}, "")
+	none, err := p.Plan("u", gen.Options{Prompt: "a fox"}, "", Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestCheckpointsMatchedByFileAcrossServers(t *testing.T) {
 
 	// A checkpoint only one server has is refused: a job may run on either.
 	for _, v := range []string{"only_on_a", "only_on_b"} {
-		if _, err := p.Plan("u", gen.Options{Prompt: "x", Checkpoint: v}, ""); !isInput(err, "no checkpoint") {
+		if _, err := p.Plan("u", gen.Options{Prompt: "x", Checkpoint: v}, "", Scope{}); !isInput(err, "no checkpoint") {
 			t.Errorf("%s is on one server only and should be refused, got %v", v, err)
 		}
 	}
@@ -367,7 +367,7 @@ func TestPlannedRequestRoundTripsThroughJSON(t *testing.T) {
 	p := &Planner{Catalog: cat, Presets: presets, Servers: srv}
 	seed := int64(42)
 	r, err := p.Plan("u", gen.Options{Prompt: "a knight", Checkpoint: "animagine-xl-3.1", Sampler: "DPM++ 2M Karras", Seed: &seed,
-		LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Name: "PIXEL-ART-XL", Weight: w(0.7)}}}, "pix")
+		LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Name: "PIXEL-ART-XL", Weight: w(0.7)}}}, "pix", Scope{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,9 +109,13 @@ func NewCatalog(sources []Source, opts CatalogOptions) *Catalog {
 // Index is the current snapshot. It never blocks and is never nil.
 func (c *Catalog) Index() *Index { return c.idx.Load() }
 
-// SetTriggerOverrides replaces the admin's trigger words: LoRA name →
-// comma-separated text. They win over every other source of triggers; an
+// SetTriggerOverrides replaces the bot-wide trigger words: LoRA name →
+// comma-separated text. They win over the sidecar and the metadata; an
 // empty text is no override. The current index is rebuilt at once.
+//
+// Since servers have settings of their own, these are the defaults'
+// (guild ""), which every server's Overlay applies anyway; this path
+// remains only while the bot's start still calls it.
 func (c *Catalog) SetTriggerOverrides(overrides map[string]string) {
 	m := make(map[string][]string, len(overrides))
 	for name, text := range overrides {
@@ -300,6 +304,9 @@ func reduce(ls []a1111.LoRA, keepPath bool) []item {
 			Triggers:  cloneAll(metaTriggers(l.Meta.TriggerPhrase, l.Meta.TagFrequency)),
 			Title:     strings.Clone(strings.TrimSpace(l.Meta.Title)),
 			BaseModel: strings.Clone(strings.TrimSpace(l.Meta.SDModelName)),
+			// modelspec.tags would come first; a1111.LoRAMeta does not
+			// decode it yet.
+			NSFW: metaNSFW("", l.Meta.TagFrequency),
 		}}
 		if keepPath {
 			it.path = strings.Clone(l.Path)
@@ -378,8 +385,10 @@ func (c *Catalog) readSidecars(items []item) map[string]sidecar {
 }
 
 // build makes the index of the merged list with sidecars and overrides
-// applied. Triggers come from the first of: the admin's override, the
-// sidecar's activation text, the metadata (see metaTriggers). c.mu is held.
+// applied. Triggers come from the first of: the bot-wide override
+// (SetTriggerOverrides), the sidecar's activation text, the metadata (see
+// metaTriggers). A server's own (Override, through an Overlay) come before
+// all of these, per request. c.mu is held.
 func (c *Catalog) build() *Index {
 	ls := make([]LoRA, len(c.merged))
 	for i, it := range c.merged {
@@ -424,5 +433,5 @@ func diff(prev, next *Index) Change {
 func sameLoRA(a, b LoRA) bool {
 	return a.Name == b.Name && a.Alias == b.Alias && a.Family == b.Family &&
 		a.PreferredWeight == b.PreferredWeight && a.Title == b.Title &&
-		a.BaseModel == b.BaseModel && a.Servers == b.Servers && slices.Equal(a.Triggers, b.Triggers)
+		a.BaseModel == b.BaseModel && a.Servers == b.Servers && a.NSFW == b.NSFW && slices.Equal(a.Triggers, b.Triggers)
 }

@@ -1,6 +1,11 @@
 // Package lora is the bot's knowledge of the LoRA catalog: which LoRAs exist,
-// their base-model family, trigger words and preferred weight, and how a
-// person's typed text finds one. It knows nothing of Discord or HTTP.
+// their base-model family, trigger words, preferred weight and whether they
+// make age-restricted images (NSFW, see metaNSFW), and how a person's typed
+// text finds one. It knows nothing of Discord or HTTP.
+//
+// The catalog and its Index are shared by every Discord server; what one
+// server's admins set for a LoRA (Override) is laid over them per request
+// through an Overlay, the first source of trigger words and weight there.
 package lora
 
 import (
@@ -35,13 +40,19 @@ func (f Family) String() string {
 
 // LoRA is one catalog entry, reduced to what the bot needs.
 type LoRA struct {
-	Name            string   // file stem; the NAME of <lora:NAME:WEIGHT>
-	Alias           string   // ss_output_name, or Name
-	Family          Family   // base-model family
-	Triggers        []string // trigger words in interface.md's precedence; empty when none is known
-	PreferredWeight float64  // 0 when unset: the bot then uses 1
-	Title           string   // modelspec.title when present
-	BaseModel       string   // ss_sd_model_name when present, e.g. "v1-5-pruned-emaonly.safetensors"
+	Name   string // file stem; the NAME of <lora:NAME:WEIGHT>
+	Alias  string // ss_output_name, or Name
+	Family Family // base-model family
+	// Triggers are the trigger words in interface.md's precedence, as far
+	// as the catalog knows them: a server's own (Override) come first and
+	// are laid over per request. Empty when none is known.
+	Triggers        []string
+	PreferredWeight float64 // 0 when unset: the bot then uses 1
+	// NSFW: the LoRA makes age-restricted images, by its training metadata
+	// (see metaNSFW) or a server admin's mark (Override), which wins.
+	NSFW      bool
+	Title     string // modelspec.title when present
+	BaseModel string // ss_sd_model_name when present, e.g. "v1-5-pruned-emaonly.safetensors"
 	// Servers has bit i set when backend i (the catalog's i-th source) lists
 	// this LoRA. 0 means every backend: one backend, or more than 64.
 	Servers uint64

@@ -19,7 +19,10 @@
 //
 // # Trigger words
 //
-// Each entry of LoRA.Triggers is split on commas into phrases. A phrase is
+// The trigger words are the resolved LoRA's Triggers: the Resolver decides
+// their precedence, so a server's own (lora.Overlay over the catalog's
+// Index) come out first. Each entry of LoRA.Triggers is split on commas
+// into phrases. A phrase is
 // added unless it is already present, ignoring case and as a whole phrase, in
 // the preset's prompt, the user's prompt or a phrase added before it: "pixel
 // art" is present in "Pixel Art of a cat", "art" is not present in "artist".

@@ -32,7 +32,10 @@
 //     the head of the line (first of its user's jobs, its user first) and
 //     the next backend it may use takes it. It keeps its per-user slot
 //     meanwhile. A job never runs on a backend in its avoid set.
-//   - A user may have at most Options.MaxPerUser jobs queued or running.
+//   - A user may have at most Options.MaxPerUser jobs queued or running,
+//     and at most Job.GroupLimit of them in the job's Group (one Discord
+//     server's own limit). Cooldowns keeps the least time between one
+//     user's jobs, for the caller to check before Submit.
 //   - Every job hears about itself on its own goroutine, in order:
 //     OnNoServer and OnPosition while it waits, OnPosition(0) right before
 //     Run, OnMove after a failover (then waiting and Run again), then Done

@@ -42,13 +42,20 @@ var (
 // running"); errors.Is(err, ErrUserLimit) holds.
 type LimitError struct {
 	Limit int
+	// Group is set when the limit is the job's Group's (Job.GroupLimit),
+	// not Options.MaxPerUser.
+	Group string
 }
 
 func (e *LimitError) Error() string {
-	if e.Limit == 1 {
-		return "you already have 1 job queued or running"
+	where := ""
+	if e.Group != "" {
+		where = " here"
 	}
-	return fmt.Sprintf("you already have %d jobs queued or running", e.Limit)
+	if e.Limit == 1 {
+		return "you already have 1 job queued or running" + where
+	}
+	return fmt.Sprintf("you already have %d jobs queued or running%s", e.Limit, where)
 }
 
 func (e *LimitError) Unwrap() error { return ErrUserLimit }

@@ -74,6 +74,8 @@ type probe struct {
 	attempts   int    // Job.Attempts
 	checkpoint string // Job.Checkpoint
 	givenID    string // Job.ID
+	group      string // Job.Group
+	groupLimit int    // Job.GroupLimit
 	id         string
 	firstPos   int // what Submit returned
 	pos        chan int
@@ -128,6 +130,8 @@ func (h *harness) submitProbe(p *probe, user string) (*probe, error) {
 		Avoid:      p.avoid,
 		Attempts:   p.attempts,
 		Checkpoint: p.checkpoint,
+		Group:      p.group,
+		GroupLimit: p.groupLimit,
 		Run: func(ctx context.Context, backend int) error {
 			p.record("run")
 			p.running <- backend

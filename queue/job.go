@@ -23,6 +23,16 @@ type Job struct {
 	ID string
 	// User owns the job: the per-user limit, fairness and Cancel go by it.
 	User string
+	// Group is where the job was asked for (a Discord server; "" for
+	// none), for GroupLimit.
+	Group string
+	// GroupLimit, when above 0, is how many jobs User may have queued or
+	// running in Group, this one included: a server's own limit, tighter
+	// than Options.MaxPerUser, which still applies. Submit refuses the job
+	// with a *LimitError (Group set) when User already has that many
+	// there. A job resumed after a restart leaves it 0: it was accepted
+	// once.
+	GroupLimit int
 	// Run does the work on backend (in [0, Backends)). It must return soon
 	// after ctx is cancelled (Cancel, Shutdown); context.Cause(ctx) then
 	// says which (ErrCanceled or ErrShutdown). Required. After a failover

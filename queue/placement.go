@@ -19,7 +19,10 @@ package queue
 //     may use takes it (the lowest-numbered such). Each job before it in
 //     fair order that could have used that backend is overtaken once.
 //  3. Else the lowest-numbered free backend takes the first job in fair
-//     order that may use it, and pays a load.
+//     order that may use it and whose checkpoint no other up backend has
+//     loaded (else simply the first), and pays a load: a second copy of a
+//     checkpoint another backend holds would leave a third checkpoint's
+//     jobs waiting for yet another load.
 //
 // Only the head of each user's FIFO is a candidate, so a user's jobs start
 // in their order; the fair order of heads is the rotation's users order.
@@ -82,15 +85,46 @@ func (s *Scheduler) pickLocked() (user, b int, ok bool) {
 			}
 		}
 	}
-	// 3. No match anywhere: plain fair order.
+	// 3. No match anywhere: the lowest free backend loads a checkpoint. The
+	// first job in fair order whose checkpoint no other up backend holds
+	// goes first: loading one that another backend has would leave two
+	// copies and the jobs of a third checkpoint still waiting for a load.
+	// Passed jobs are overtaken as in step 2, so the bound holds.
 	for _, b := range free {
+		first := -1
 		for i, l := range heads {
-			if l.jobs[0].allows(b) {
+			e := l.jobs[0]
+			if !e.allows(b) {
+				continue
+			}
+			if first < 0 {
+				first = i
+			}
+			if !s.heldElsewhereLocked(e, b) {
+				for _, earlier := range heads[first:i] {
+					if h := earlier.jobs[0]; h.allows(b) {
+						h.overtakes++
+					}
+				}
 				return i, b, true
 			}
 		}
+		if first >= 0 {
+			return first, b, true
+		}
 	}
 	return 0, 0, false
+}
+
+// heldElsewhereLocked reports whether a backend other than b that is up
+// has e's checkpoint loaded (so e will match there once it frees up).
+func (s *Scheduler) heldElsewhereLocked(e *entry, b int) bool {
+	for o := range s.backends {
+		if o != b && s.backends[o].up && e.allows(o) && s.matchesLocked(e, o) {
+			return true
+		}
+	}
+	return false
 }
 
 // dueLocked reports whether e must be taken by the next backend it may

@@ -14,7 +14,7 @@ import (
 const (
 	DefaultNoServerWait = 5 * time.Minute
 	DefaultMaxAttempts  = 3
-	DefaultMaxOvertakes = 3
+	DefaultMaxOvertakes = 4
 )
 
 // Options configure a Scheduler.
@@ -63,6 +63,9 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// groupKey counts one user's jobs in one group (Job.GroupLimit).
+type groupKey struct{ group, user string }
+
 // Scheduler runs jobs fairly across users, one at a time per backend.
 // Its methods are safe for concurrent use.
 type Scheduler struct {
@@ -86,6 +89,7 @@ type Scheduler struct {
 	line        rotation
 	jobs        map[string]*entry // queued or running, by id
 	active      map[string]int    // per user: queued + running
+	inGroup     map[groupKey]int  // per user and group: queued + running
 	freeScratch []int             // reused by pickLocked
 }
 
@@ -122,6 +126,7 @@ func New(opts Options) *Scheduler {
 		line:         newRotation(),
 		jobs:         make(map[string]*entry),
 		active:       make(map[string]int),
+		inGroup:      make(map[groupKey]int),
 	}
 	for b := range s.backends {
 		s.backends[b].up = true
@@ -132,11 +137,11 @@ func New(opts Options) *Scheduler {
 // Submit queues j and returns its id (j.ID if set, else a generated one;
 // see ValidID) and its place in line: 0 if it starts at once, 1 if it is
 // next, and so on. Errors: ErrUserLimit (as a *LimitError) when the user
-// is at the per-user limit; ErrClosed after Shutdown began; ErrBadID or
-// ErrDuplicateID for a j.ID it cannot take; ErrNoServer (wrapped) when
-// j.Backends and j.Avoid leave no backend that could ever run it. A job
-// whose backends are merely down is queued and waits (see
-// Job.OnNoServer).
+// is at the per-user limit, or at j.GroupLimit in j.Group; ErrClosed after
+// Shutdown began; ErrBadID or ErrDuplicateID for a j.ID it cannot take;
+// ErrNoServer (wrapped) when j.Backends and j.Avoid leave no backend that
+// could ever run it. A job whose backends are merely down is queued and
+// waits (see Job.OnNoServer).
 func (s *Scheduler) Submit(j *Job) (id string, pos int, err error) {
 	if j == nil || j.Run == nil {
 		return "", 0, errors.New("queue: submit: job has no Run")
@@ -154,6 +159,10 @@ func (s *Scheduler) Submit(j *Job) (id string, pos int, err error) {
 	}
 	if s.maxPerUser > 0 && s.active[j.User] >= s.maxPerUser {
 		return "", 0, &LimitError{Limit: s.maxPerUser}
+	}
+	gk := groupKey{j.Group, j.User}
+	if j.GroupLimit > 0 && s.inGroup[gk] >= j.GroupLimit {
+		return "", 0, &LimitError{Limit: j.GroupLimit, Group: j.Group}
 	}
 	e := &entry{
 		job:      *j,
@@ -174,6 +183,7 @@ func (s *Scheduler) Submit(j *Job) (id string, pos int, err error) {
 	e.ctx, e.cancel = context.WithCancelCause(context.Background())
 	s.jobs[e.id] = e
 	s.active[j.User]++
+	s.inGroup[gk]++
 	s.line.push(e)
 	s.checkServerLocked(e)
 	s.advanceLocked()
@@ -228,6 +238,10 @@ func (s *Scheduler) forgetLocked(e *entry) {
 	delete(s.jobs, e.id)
 	if s.active[e.job.User]--; s.active[e.job.User] <= 0 {
 		delete(s.active, e.job.User)
+	}
+	gk := groupKey{e.job.Group, e.job.User}
+	if s.inGroup[gk]--; s.inGroup[gk] <= 0 {
+		delete(s.inGroup, gk)
 	}
 }
 

@@ -1,8 +1,9 @@
 // Package store keeps the bot's durable state in one bbolt file: each user's
 // presets, the share codes that copy a preset to another user, the bot's
-// settings, and the job records that let a restarted bot finish what it was
-// asked. It is the only package that touches bbolt; the rest of the bot
-// sees typed methods (DB implements gen.PresetStore and jobs.Store).
+// settings, each Discord server's settings, and the job records that let a
+// restarted bot finish what it was asked. It is the only package that
+// touches bbolt; the rest of the bot sees typed methods (DB implements
+// gen.PresetStore, jobs.Store and guild.Store).
 //
 // Rules the store keeps, whatever its callers do:
 //   - one process per file: a second Open of a file in use fails within
@@ -105,7 +106,7 @@ func (db *DB) Close() error {
 
 // Check walks the whole file and reports the first inconsistency bbolt finds
 // (pages freed twice, unreachable pages, unsorted keys), then checks that
-// every preset, share and job record decodes and that the job indexes agree
+// every preset, share, guild settings and job record decodes and that the job indexes agree
 // with the job records. Nil means the file is sound.
 func (db *DB) Check() error {
 	err := db.bolt.View(func(tx *bolt.Tx) error {
@@ -116,7 +117,7 @@ func (db *DB) Check() error {
 		if len(errs) > 0 {
 			return fmt.Errorf("bbolt consistency: %w", errors.Join(errs...))
 		}
-		return errors.Join(checkRecords(tx), checkJobs(tx))
+		return errors.Join(checkRecords(tx), checkJobs(tx), checkGuilds(tx))
 	})
 	if err != nil {
 		return fmt.Errorf("check database %s: %w", db.path, err)

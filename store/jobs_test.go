@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"lorabot/a1111"
 	"lorabot/gen"
 	"lorabot/imagine"
+	"lorabot/internal/testkit"
 	"lorabot/jobs"
 	"lorabot/lora"
 	"lorabot/prompt"
@@ -274,29 +274,11 @@ func TestPruneJobs(t *testing.T) {
 	}
 }
 
-// syncBuffer collects log output from whichever goroutine writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Damage a record in every way that reaches an error or a log line, and
 // look for the token in all of them.
 func TestJobTokenNeverInErrorsOrLogs(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "bot.db")
-	var logs syncBuffer
+	var logs testkit.LogBuffer
 	open := func() *DB {
 		t.Helper()
 		db, err := Open(path, Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})

@@ -7,14 +7,16 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Layout of schema version 2 (keys in quotes, <> for variable parts):
+// Layout of schema version 3 (keys in quotes, <> for variable parts):
 //
 //	"meta"     "schema" → decimal schema version
+//	           "adopt-defaults" → present while migrated trigger words wait for AdoptDefaults
 //	"users"    <user ID> (bucket)
 //	             "presets" (bucket) <folded name> → preset record (JSON)
 //	             "default" → folded name of the default preset
 //	"shares"   <code> → share record (JSON)
 //	"settings" <key> → raw value
+//	"guilds"   <guild ID> → guild.Settings (JSON); "defaults" → the bot-wide defaults' (guilds.go)
 //	"results"  <job ID> → result record (JSON): the settings behind a posted image
 //	"resultseq" <big-endian sequence> → job ID, oldest first, for pruning
 //	"jobs"     <job ID> → job record (JSON): {"seq": <first put>, "job": jobs.Record}
@@ -28,7 +30,9 @@ import (
 // index entries. jobpending exists so that a restart reads the few pending
 // records without decoding the thousands of final ones kept for buttons;
 // jobseq orders everything for pruning by count. Version 2 added the three
-// job buckets (migrateV1toV2).
+// job buckets (migrateV1toV2). Version 3 added "guilds" and moved version
+// 2's "settings" trigger/<LoRA> overrides into the defaults
+// (migrateV2toV3).
 var (
 	bucketMeta     = []byte("meta")
 	bucketUsers    = []byte("users")
@@ -58,11 +62,12 @@ type migration func(db *DB, tx *bolt.Tx) error
 var migrations = []migration{
 	migrateV0toV1,
 	migrateV1toV2,
+	migrateV2toV3,
 }
 
 // SchemaVersion is the version of the layout this binary writes; it equals
 // len(migrations) (a test holds them together).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // upgrade initialises a new file or migrates an older one to SchemaVersion,
 // all in one transaction: a failed migration leaves the file as it was.
@@ -138,7 +143,7 @@ func readVersion(tx *bolt.Tx) (version int, fresh bool, err error) {
 // binary would silently fail to honour (pending jobs it would never run)
 // also comes with a migration, so that the older binary refuses the file.
 var topBuckets = [][]byte{bucketMeta, bucketUsers, bucketShares, bucketSettings, bucketResults, bucketResSeq,
-	bucketJobs, bucketJobSeq, bucketJobPending}
+	bucketJobs, bucketJobSeq, bucketJobPending, bucketGuilds}
 
 func hasBuckets(tx *bolt.Tx) bool {
 	for _, name := range topBuckets {

@@ -242,8 +242,9 @@ func TestMigrateFromV1(t *testing.T) {
 	if p, err := db.ImportPreset("333", "abcdefgh", ""); err != nil || p.Name != "Bob" {
 		t.Errorf("share after migration: %+v %v", p, err)
 	}
-	if v, ok, err := db.Setting("trigger/add_detail"); err != nil || !ok || string(v) != "detailed" {
-		t.Errorf("setting after migration: %q %v %v", v, ok, err)
+	// Version 3 moved the trigger override into the bot-wide defaults.
+	if d, err := db.GuildSettings(""); err != nil || !slices.Equal(d.LoRAs["add_detail"].Triggers, []string{"detailed"}) {
+		t.Errorf("trigger override after migration: %+v %v", d.LoRAs, err)
 	}
 	if o, err := db.Result("job1"); err != nil || o.Prompt != "cat" {
 		t.Errorf("result after migration: %+v %v", o, err)

@@ -26,10 +26,8 @@ func (s *Server) handleGetChannel(r *http.Request) (int, any) {
 	if ch.NoAccess {
 		return http.StatusForbidden, discordError(codeMissingAccess, "Missing Access")
 	}
-	out := map[string]any{"id": ch.ID, "type": discordgo.ChannelTypeGuildText, "nsfw": ch.NSFW, "name": ch.Name}
-	if ch.GuildID == "" {
-		out["type"] = discordgo.ChannelTypeDM
-	} else {
+	out := map[string]any{"id": ch.ID, "type": ch.wireType(), "nsfw": ch.NSFW, "name": ch.Name}
+	if ch.GuildID != "" {
 		out["guild_id"] = ch.GuildID
 	}
 	return http.StatusOK, out

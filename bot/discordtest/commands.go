@@ -132,6 +132,20 @@ func validateCommands(cmds []*discordgo.ApplicationCommand) fieldErrors {
 				es.add(p+".options", "APPLICATION_COMMAND_INVALID_OPTIONS", "Context menu commands cannot have options.")
 			}
 		}
+		if c.Contexts != nil {
+			for j, ctx := range *c.Contexts {
+				if ctx > discordgo.InteractionContextPrivateChannel {
+					es.add(p+".contexts."+strconv.Itoa(j), "BASE_TYPE_CHOICES", "Value must be one of {0, 1, 2} (got %d).", ctx)
+				}
+			}
+		}
+		if c.IntegrationTypes != nil {
+			for j, it := range *c.IntegrationTypes {
+				if it > discordgo.ApplicationIntegrationUserInstall {
+					es.add(p+".integration_types."+strconv.Itoa(j), "BASE_TYPE_CHOICES", "Value must be one of {0, 1} (got %d).", it)
+				}
+			}
+		}
 		if n := commandText(c); n > maxCommandText {
 			es.add(p, "APPLICATION_COMMAND_TOO_LARGE", "Command exceeds maximum size (%d characters, max %d).", n, maxCommandText)
 		}
@@ -211,6 +225,9 @@ func checkOptions(es *fieldErrors, path string, opts []*discordgo.ApplicationCom
 		}
 		if !o.Required {
 			optionalSeen = true
+		}
+		if len(o.ChannelTypes) > 0 && o.Type != discordgo.ApplicationCommandOptionChannel {
+			es.add(p+".channel_types", "APPLICATION_COMMAND_OPTION_TYPE_INVALID", "Only channel options take channel_types (%q).", o.Name)
 		}
 		if o.Autocomplete && len(o.Choices) > 0 {
 			es.add(p+".autocomplete", "APPLICATION_COMMAND_AUTOCOMPLETE_INVALID", "Autocomplete cannot be set with choices (%q).", o.Name)

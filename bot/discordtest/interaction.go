@@ -3,7 +3,9 @@ package discordtest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -38,13 +40,29 @@ type Channel struct {
 	// NoAccess makes POST /channels/{id}/messages answer 403 Missing
 	// Access, as for a channel the bot cannot see (not a violation).
 	NoAccess bool
+	// Type is Discord's channel type. The zero value is a server's text
+	// channel (GuildText), or a DM when GuildID is "".
+	Type discordgo.ChannelType
+
+	declared bool // by AddChannel: its guild is the test's word
 }
 
-// AddChannel declares a channel, or replaces what is known of it.
+// wireType is the channel's type as Discord sends it.
+func (c Channel) wireType() discordgo.ChannelType {
+	if c.GuildID == "" && c.Type == discordgo.ChannelTypeGuildText {
+		return discordgo.ChannelTypeDM
+	}
+	return c.Type
+}
+
+// AddChannel declares a channel, or replaces what is known of it. An
+// interaction from another guild than the declared channel's fails the
+// test: on Discord a channel belongs to one server.
 func (s *Server) AddChannel(c Channel) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cc := c
+	cc.declared = true
 	s.channels[c.ID] = &cc
 }
 
@@ -56,6 +74,31 @@ type Option struct {
 	Value   any
 	Focused bool // the option being typed, for autocomplete
 	Options []Option
+
+	channel *Channel // a channel option's pick, sent in data.resolved
+}
+
+// ChannelOption is a channel option: Discord sends the picked channel's ID
+// as the value and what it knows of the channel (type, guild_id, name,
+// nsfw) in the interaction's data.resolved.channels. A test may pick a
+// channel of another guild or a voice channel, as a crafted request could.
+func ChannelOption(name string, ch Channel) Option {
+	return Option{Name: name, Type: discordgo.ApplicationCommandOptionChannel, Value: ch.ID, channel: &ch}
+}
+
+// resolvedChannels gathers the channel options' picks, as
+// data.resolved.channels.
+func resolvedChannels(opts []Option, into map[string]any) {
+	for _, o := range opts {
+		if c := o.channel; c != nil {
+			w := map[string]any{"id": c.ID, "type": c.wireType(), "name": c.Name, "nsfw": c.NSFW}
+			if c.GuildID != "" {
+				w["guild_id"] = c.GuildID
+			}
+			into[c.ID] = w
+		}
+		resolvedChannels(o.Options, into)
+	}
 }
 
 // String is a string option.
@@ -114,9 +157,19 @@ func wireOptions(opts []Option) []map[string]any {
 // CommandSpec is a user invoking a slash command (or typing in one of
 // its options, for autocomplete).
 type CommandSpec struct {
-	User      User
-	GuildID   string // default DefaultGuildID; ignored when DM
-	DM        bool   // invoked in a DM with the bot: no guild, no member
+	User    User
+	GuildID string // default DefaultGuildID; ignored when DM or UserInstall
+	DM      bool   // invoked in a DM with the bot: no guild, no member
+	// UserInstall is a command of the bot installed to the user's own
+	// account, used in a DM or group DM with other people (context 2,
+	// "private channel"): no guild_id, no member, only user, and
+	// authorizing_integration_owners {"1": the user's ID}. The bot is not
+	// in that channel, so posting there is refused (403). Its default
+	// channel is "pc-" + the user's ID.
+	UserInstall bool
+	// NoChannel leaves channel_id and channel out of the interaction, as
+	// Discord's documentation allows.
+	NoChannel bool
 	ChannelID string // default DefaultChannelID
 	NSFW      bool   // mark the channel age-restricted (AddChannel can too)
 	// Permissions overrides User.Permissions (decimal bitfield string).
@@ -137,12 +190,29 @@ type CommandSpec struct {
 type where struct {
 	user      User
 	guildID   string
-	channelID string
+	channelID string // "" for none
+	context   discordgo.InteractionContextType
 	nsfw      bool
 	perms     string
 	appPerms  string
 	locale    string
 }
+
+// whereGuild is the place of an interaction in a guild (or, with guildID
+// "", in a DM with the bot), as for buttons and modals on a message.
+func whereGuild(user User, guildID, channelID string) where {
+	w := where{user: user, guildID: guildID, channelID: channelID, context: discordgo.InteractionContextGuild}
+	if guildID == "" {
+		w.context = discordgo.InteractionContextBotDM
+		if strings.HasPrefix(channelID, privatePrefix) {
+			w.context = discordgo.InteractionContextPrivateChannel
+		}
+	}
+	return w
+}
+
+// privatePrefix starts the default channel of a UserInstall interaction.
+const privatePrefix = "pc-"
 
 func (spec CommandSpec) where() where {
 	w := where{
@@ -153,17 +223,28 @@ func (spec CommandSpec) where() where {
 		perms:     spec.Permissions,
 		appPerms:  spec.AppPermissions,
 		locale:    spec.Locale,
+		context:   discordgo.InteractionContextGuild,
 	}
-	if spec.DM {
-		w.guildID = ""
-	} else if w.guildID == "" {
+	switch {
+	case spec.UserInstall:
+		w.guildID, w.context = "", discordgo.InteractionContextPrivateChannel
+	case spec.DM:
+		w.guildID, w.context = "", discordgo.InteractionContextBotDM
+	case w.guildID == "":
 		w.guildID = DefaultGuildID
 	}
 	if w.channelID == "" {
-		w.channelID = DefaultChannelID
-		if spec.DM {
+		switch w.context {
+		case discordgo.InteractionContextPrivateChannel:
+			w.channelID = privatePrefix + w.user.ID
+		case discordgo.InteractionContextBotDM:
 			w.channelID = "dm-" + w.user.ID
+		default:
+			w.channelID = DefaultChannelID
 		}
+	}
+	if spec.NoChannel {
+		w.channelID = ""
 	}
 	return w
 }
@@ -243,6 +324,7 @@ func (s *Server) SendCommand(spec CommandSpec) *Interaction {
 	}
 	if cmd != nil {
 		problems = append(problems, checkAgainst(cmd.Options, spec.Options, "/"+spec.Name)...)
+		problems = append(problems, checkAvailable(cmd, w)...)
 	}
 	focused, nFocused := focusedOption(spec.Options)
 	if spec.Type == discordgo.InteractionApplicationCommandAutocomplete && nFocused != 1 {
@@ -258,6 +340,11 @@ func (s *Server) SendCommand(spec CommandSpec) *Interaction {
 	data := map[string]any{"id": cmdID, "name": spec.Name, "type": discordgo.ChatApplicationCommand, "options": wireOptions(spec.Options)}
 	if cmd != nil && cmd.GuildID != "" {
 		data["guild_id"] = cmd.GuildID
+	}
+	chans := map[string]any{}
+	resolvedChannels(spec.Options, chans)
+	if len(chans) > 0 {
+		data["resolved"] = map[string]any{"channels": chans}
 	}
 	it := s.newInteractionLocked(spec.Type, spec.Name, w, data, nil)
 	it.focusedType = focused.Type
@@ -290,6 +377,27 @@ func focusedOption(opts []Option) (Option, int) {
 		}
 	}
 	return found, n
+}
+
+// checkAvailable refuses what no Discord client would send: a global
+// command used in a context its contexts leave out, or as a user install
+// its integration_types leave out. Discord ignores both on guild commands.
+func checkAvailable(cmd *discordgo.ApplicationCommand, w where) []string {
+	if cmd.GuildID != "" {
+		return nil
+	}
+	var problems []string
+	if cmd.Contexts != nil && !slices.Contains(*cmd.Contexts, w.context) {
+		problems = append(problems, fmt.Sprintf("/%s cannot be used in context %d: its contexts are %v", cmd.Name, w.context, *cmd.Contexts))
+	}
+	install := discordgo.ApplicationIntegrationGuildInstall
+	if w.context == discordgo.InteractionContextPrivateChannel {
+		install = discordgo.ApplicationIntegrationUserInstall
+	}
+	if cmd.IntegrationTypes != nil && w.context != discordgo.InteractionContextBotDM && !slices.Contains(*cmd.IntegrationTypes, install) {
+		problems = append(problems, fmt.Sprintf("/%s is not available to integration type %d: its integration_types are %v", cmd.Name, install, *cmd.IntegrationTypes))
+	}
+	return problems
 }
 
 // checkAgainst compares the options a test sends with the registered
@@ -329,13 +437,20 @@ func (s *Server) newInteractionLocked(typ discordgo.InteractionType, name string
 	s.interactions[it.ID] = it
 	s.byToken[it.Token] = it
 
-	ch := s.channels[w.channelID]
-	if ch == nil {
-		ch = &Channel{ID: w.channelID, GuildID: w.guildID}
-		s.channels[w.channelID] = ch
-	}
-	if w.nsfw {
-		ch.NSFW = true
+	var ch *Channel
+	if w.channelID != "" {
+		ch = s.channels[w.channelID]
+		if ch == nil {
+			ch = &Channel{ID: w.channelID, GuildID: w.guildID}
+			// A user-installed command runs where the bot is not.
+			ch.NoAccess = w.context == discordgo.InteractionContextPrivateChannel
+			s.channels[w.channelID] = ch
+		} else if ch.declared && ch.GuildID != w.guildID {
+			s.errorf("%s: channel %s belongs to guild %q, not %q; give each guild its own channels", it, ch.ID, ch.GuildID, w.guildID)
+		}
+		if w.nsfw {
+			ch.NSFW = true
+		}
 	}
 	perms, appPerms, locale := w.perms, w.appPerms, w.locale
 	if perms == "" {
@@ -351,38 +466,41 @@ func (s *Server) newInteractionLocked(typ discordgo.InteractionType, name string
 		locale = "en-US"
 	}
 	user := map[string]any{"id": w.user.ID, "username": w.user.Name, "global_name": w.user.Name, "discriminator": "0", "avatar": nil}
-	channel := map[string]any{"id": ch.ID, "type": discordgo.ChannelTypeGuildText, "nsfw": ch.NSFW}
+	channel := map[string]any{}
 	p := map[string]any{
 		"id":                    it.ID,
 		"application_id":        s.opts.AppID,
 		"type":                  typ,
 		"token":                 it.Token,
 		"version":               1,
-		"channel_id":            ch.ID,
-		"channel":               channel,
 		"app_permissions":       appPerms,
 		"locale":                locale,
 		"entitlements":          []any{},
 		"attachment_size_limit": s.opts.AttachmentSizeLimit,
 		"data":                  data,
+		"context":               w.context,
 	}
-	if w.guildID != "" {
-		channel["guild_id"] = w.guildID
+	if ch != nil {
+		channel = map[string]any{"id": ch.ID, "type": ch.wireType(), "nsfw": ch.NSFW}
 		if ch.Name != "" {
 			channel["name"] = ch.Name
 		}
+		p["channel_id"], p["channel"] = ch.ID, channel
+	}
+	if w.guildID != "" {
+		channel["guild_id"] = w.guildID
 		p["guild_id"] = w.guildID
 		p["guild_locale"] = "en-US"
-		p["context"] = discordgo.InteractionContextGuild
 		p["authorizing_integration_owners"] = map[string]string{"0": w.guildID}
 		p["member"] = map[string]any{
 			"user": user, "roles": []string{}, "joined_at": "2024-01-01T00:00:00+00:00",
 			"permissions": perms, "nick": nil, "deaf": false, "mute": false, "flags": 0, "pending": false,
 		}
 	} else {
-		channel["type"] = discordgo.ChannelTypeDM
-		p["context"] = discordgo.InteractionContextBotDM
 		p["user"] = user
+		if w.context == discordgo.InteractionContextPrivateChannel {
+			p["authorizing_integration_owners"] = map[string]string{"1": w.user.ID}
+		}
 	}
 	if msg != nil {
 		p["message"] = s.wire(msg)
@@ -449,7 +567,7 @@ func (s *Server) useComponent(msg Message, customID string, values []string, use
 		s.tb.Fatalf("discordtest: %s", problem)
 		return nil
 	}
-	w := where{user: user.orDefault(), guildID: stored.GuildID, channelID: stored.ChannelID}
+	w := whereGuild(user.orDefault(), stored.GuildID, stored.ChannelID)
 	data := map[string]any{"custom_id": customID, "component_type": c.Type}
 	if values != nil {
 		data["values"] = values
@@ -496,7 +614,7 @@ func (s *Server) SubmitModal(modal *Interaction, values map[string]string, user 
 	if user.ID == "" {
 		user = modal.User
 	}
-	w := where{user: user.orDefault(), guildID: modal.GuildID, channelID: modal.ChannelID}
+	w := whereGuild(user.orDefault(), modal.GuildID, modal.ChannelID)
 	var src *Message
 	if modal.sourceMsg != "" {
 		src = s.messages[modal.sourceMsg]
