@@ -94,11 +94,6 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	if len(moved) > 0 {
 		log.Info("the admins' trigger words now belong to the home server", "guild", cfg.GuildID, "loras", len(moved))
 	}
-	overrides, err := db.TriggerOverrides()
-	if err != nil {
-		return err
-	}
-	catalog.SetTriggerOverrides(overrides)
 	servers := imagine.NewServers(clients, log)
 	servers.RefreshTimeout = t.RefreshTimeout
 
@@ -137,7 +132,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 
 	router := bot.NewRouter(log)
 	cmds := commands.Register(router, &commands.Deps{
-		Catalog: catalog, Presets: db, Results: db, Triggers: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
+		Catalog: catalog, Presets: db, Results: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
 		Guilds: db, HomeGuild: cfg.GuildID,
 		Jobs: db, Health: tracker, NoServerWait: t.NoServerWait,
 		Edits: edits, ProgressEvery: t.ProgressEvery, Log: log,
@@ -156,14 +151,17 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	if err != nil {
 		return err
 	}
+	// Read before Open: once connected, new jobs are recorded too, and one
+	// must not be taken for the previous run's.
+	pending, perr := db.PendingJobs()
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = b.Open(openCtx)
 	cancel()
 	if err != nil {
 		return err
 	}
-	if pending, err := db.PendingJobs(); err != nil {
-		log.Error("could not read the jobs of the previous run", "err", err)
+	if perr != nil {
+		log.Error("could not read the jobs of the previous run", "err", perr)
 	} else if len(pending) > 0 {
 		// A generation the previous run started may still be running on
 		// its server (A1111 goes on when its client dies): that server

@@ -45,10 +45,15 @@ func newCheckEnv(t *testing.T, dopts discordtest.Options) *checkEnv {
 // run runs the check and makes sure no secret shows in what it printed.
 func (e *checkEnv) run(t *testing.T) (string, error) {
 	t.Helper()
+	return e.runWith(t, app.CheckOptions{})
+}
+
+func (e *checkEnv) runWith(t *testing.T, opts app.CheckOptions) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	err := app.Check(ctx, e.cfg, &out)
+	err := app.CheckWith(ctx, e.cfg, opts, &out)
 	s := out.String()
 	msg := ""
 	if err != nil {
@@ -137,5 +142,100 @@ func TestCheckSaysWhatIsWrong(t *testing.T) {
 				t.Errorf("a failed check must not claim success:\n%s", out)
 			}
 		})
+	}
+}
+
+// serverLines returns the line of the check's output about the server at
+// addr, and the fix line under it if there is one.
+func serverLines(out, addr string) (line, fix string) {
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		mark := strings.HasPrefix(l, "✓") || strings.HasPrefix(l, "✗")
+		if mark && (strings.Contains(l, addr+" ") || strings.Contains(l, addr+":")) {
+			if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "  fix: ") {
+				fix = lines[i+1]
+			}
+			return l, fix
+		}
+	}
+	return "", ""
+}
+
+func TestCheckSeveralServers(t *testing.T) {
+	e := newCheckEnv(t, discordtest.Options{})
+	good := e.sd
+	down := a1111test.Start(t, a1111test.Options{})
+	down.SetMode(a1111test.ModeDown)
+	noAPI := a1111test.Start(t, a1111test.Options{})
+	noAPI.SetMode(a1111test.ModeNoAPI)
+	var hung []*a1111test.Server
+	for range 2 {
+		sd := a1111test.Start(t, a1111test.Options{APIAuth: "bot:" + password})
+		sd.SetMode(a1111test.ModeHang)
+		hung = append(hung, sd)
+	}
+	e.cfg.A1111URLs = append(e.cfg.A1111URLs, down.URL(), hung[0].URLWithAuth("bot", password), noAPI.URL(), hung[1].URLWithAuth("bot", password))
+
+	const limit = time.Second
+	began := time.Now()
+	out, err := e.runWith(t, app.CheckOptions{ServerTimeout: limit})
+	took := time.Since(began)
+	if err == nil {
+		t.Fatalf("check with four of five servers failing should fail:\n%s", out)
+	}
+	// Each hung server has its own limit: one limit in all, not one each.
+	if took < limit || took >= 2*limit {
+		t.Errorf("check took %v with two hung servers and a limit of %v per server; want about one limit: the servers are checked at once", took.Round(time.Millisecond), limit)
+	}
+	for _, tc := range []struct {
+		name      string
+		sd        *a1111test.Server
+		entry     int
+		line, fix []string // each must appear in the server's line, its fix line
+	}{
+		{"good", good, 1, []string{"✓", "8 LoRAs"}, nil},
+		{"down", down, 2, []string{"✗", "not answering", "connection refused"}, []string{"start A1111", "A1111_URL"}},
+		{"hung", hung[0], 3, []string{"✗", "did not answer", "within the check's 1s"}, []string{"frozen", "restart"}},
+		{"no --api", noAPI, 4, []string{"✗", "without --api"}, []string{"--api", "COMMANDLINE_ARGS"}},
+		{"hung", hung[1], 5, []string{"✗", "did not answer"}, []string{"frozen"}},
+	} {
+		line, fix := serverLines(out, tc.sd.Addr())
+		if line == "" {
+			t.Errorf("no line names the %s server %s:\n%s", tc.name, tc.sd.Addr(), out)
+			continue
+		}
+		for _, w := range append(tc.line, fmt.Sprintf("entry %d:", tc.entry)) {
+			if !strings.Contains(line, w) {
+				t.Errorf("the %s server's line should say %q: %q", tc.name, w, line)
+			}
+		}
+		for _, w := range tc.fix {
+			if !strings.Contains(fix, w) {
+				t.Errorf("the %s server's fix should say %q: %q\n%s", tc.name, w, fix, out)
+			}
+		}
+		if tc.name == "good" {
+			if fix != "" || strings.Contains(err.Error(), tc.sd.Addr()) {
+				t.Errorf("the good server is reported as failing:\n%s\nerror: %v", out, err)
+			}
+		} else if !strings.Contains(err.Error(), tc.sd.Addr()) {
+			t.Errorf("the error should name the failing %s server %s: %v", tc.name, tc.sd.Addr(), err)
+		}
+	}
+	// A1111_URL's order, whatever order the checks ended in.
+	var order []string
+	for l := range strings.SplitSeq(out, "\n") {
+		if i := strings.Index(l, "entry "); i >= 0 {
+			order = append(order, l[i:i+len("entry 1")])
+		}
+	}
+	if got := strings.Join(order, ","); got != "entry 1,entry 2,entry 3,entry 4,entry 5" {
+		t.Errorf("server lines out of A1111_URL's order (%s):\n%s", got, out)
+	}
+	if !strings.Contains(out, "✓ Discord") {
+		t.Errorf("Discord should still be checked:\n%s", out)
+	}
+	if strings.Contains(out, "All good") {
+		t.Errorf("a failed check must not claim success:\n%s", out)
 	}
 }

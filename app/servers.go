@@ -181,7 +181,7 @@ func (f *fleet) drain(ctx context.Context, addr string, limit time.Duration) {
 	go func() {
 		ctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
-		tick := time.NewTicker(time.Second)
+		tick := time.NewTicker(250 * time.Millisecond)
 		defer tick.Stop()
 		for {
 			p, err := f.clients[i].Progress(ctx, false)

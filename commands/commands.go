@@ -26,10 +26,8 @@ type Deps struct {
 	// Results keeps the settings behind posted results for their "Save as
 	// preset" button.
 	Results gen.ResultStore
-	// Triggers keeps the trigger words admins set with /loras triggers.
-	Triggers lora.TriggerStore
-	Servers  *imagine.Servers
-	Queue    *queue.Scheduler
+	Servers *imagine.Servers
+	Queue   *queue.Scheduler
 	// Guilds keeps each server's settings and the bot-wide defaults; read
 	// them in handlers with settingsOf(c), never from here.
 	Guilds guild.Store

@@ -1,10 +1,12 @@
 package commands
 
 import (
+	"errors"
 	"time"
 
 	"lorabot/bot"
 	"lorabot/jobs"
+	"lorabot/queue"
 )
 
 // record changes x's durable record and writes it: once per change of
@@ -56,20 +58,30 @@ func (cs *Commands) Resume(recs []jobs.Record, ctxOf func(bot.Answered) *bot.Ctx
 		close(x.posted) // its message exists: the previous run posted it
 		q := im.queueJob(x)
 		q.ID = r.ID
-		q.NotifyInitial = true
 		q.Attempts = len(r.Tried)
 		for i, cl := range im.deps.Servers.Clients() {
 			if r.TriedOn(cl.Addr()) && i < 64 {
 				q.Avoid |= 1 << i
 			}
 		}
-		if _, _, err := im.deps.Queue.Submit(q); err != nil {
+		_, pos, err := im.deps.Queue.Submit(q)
+		if errors.Is(err, queue.ErrDuplicateID) {
+			continue // already queued: nothing to resume
+		}
+		if err != nil {
 			c.Log.Warn("could not resume a job", "job", r.ID, "err", err)
 			msg := "The bot restarted and could not queue your job again; please run /imagine again."
 			im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Error = jobs.Failed, "", msg })
 			im.deliver(x, bot.Message{Content: "⚠️ " + msg})
 			continue
 		}
+		x.mu.Lock()
+		if !x.posSeen {
+			x.pos, x.running = pos, pos == 0
+		}
+		x.mu.Unlock()
+		// In line order, so that the edit pacer shows them in that order.
+		im.pushEdit(x)
 		n++
 	}
 	return n

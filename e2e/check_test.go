@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -68,19 +70,53 @@ func (p *proc) wait(t *testing.T, limit time.Duration) int {
 	return -1
 }
 
-// TestBinary builds lorabot once and checks what an operator sees of it:
-// bad settings, .env, `lorabot check`, and SIGTERM.
-func TestBinary(t *testing.T) {
+// built is the lorabot binary shared by the tests of one `go test` run.
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// lorabotBin returns the main package built into an executable, once per
+// test process when it can. The shared copy goes next to the test binary in
+// go test's work directory, which go test removes when it ends; a test
+// binary run from elsewhere (go test -c, -o) builds into each test's own
+// temporary directory instead, so that nothing is left behind.
+func lorabotBin(t *testing.T) string {
+	t.Helper()
+	work := filepath.Dir(os.Args[0])
+	if !strings.HasPrefix(filepath.Base(filepath.Dir(work)), "go-build") {
+		bin, err := buildLorabot(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bin
+	}
+	built.once.Do(func() { built.path, built.err = buildLorabot(work) })
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
+}
+
+func buildLorabot(dir string) (string, error) {
 	root, err := filepath.Abs("..")
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	bin := filepath.Join(t.TempDir(), "lorabot")
+	bin := filepath.Join(dir, "lorabot")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
+	return bin, nil
+}
+
+// TestBinary checks what an operator sees of the built lorabot: bad
+// settings, .env, `lorabot check`, and SIGTERM.
+func TestBinary(t *testing.T) {
+	bin := lorabotBin(t)
 
 	const token = "tok.SECRET-never-shown"
 	for _, tc := range []struct {
@@ -151,6 +187,34 @@ func TestBinary(t *testing.T) {
 		}
 		if strings.Contains(out+p.stderr.String(), dc.Token()) {
 			t.Errorf("the token appears in check's output")
+		}
+	})
+
+	t.Run("check with several servers", func(t *testing.T) {
+		// A hung server is app.TestCheckSeveralServers' (it costs the
+		// check its 20 s limit); these fail at once.
+		down := a1111test.Start(t, a1111test.Options{})
+		down.SetMode(a1111test.ModeDown)
+		noAPI := a1111test.Start(t, a1111test.Options{})
+		noAPI.SetMode(a1111test.ModeNoAPI)
+		p := startBin(t, bin, dir, []string{"A1111_URL=" + strings.Join([]string{sd.URL(), down.URL(), noAPI.URL()}, ",")}, "check")
+		if code := p.wait(t, 20*time.Second); code != 1 {
+			t.Errorf("check with two of three servers failing exited %d, want 1\nstdout:\n%s\nstderr:\n%s", code, p.stdout.String(), p.stderr.String())
+		}
+		out, errOut := p.stdout.String(), p.stderr.String()
+		for _, want := range []string{
+			"✓ A1111_URL entry 1: A1111 at " + sd.Addr() + ": 8 LoRAs",
+			"✗ A1111_URL entry 2: The image server at " + down.Addr() + " is not answering",
+			"✗ A1111_URL entry 3: A1111 at " + noAPI.Addr() + " was started without --api",
+			"COMMANDLINE_ARGS",
+			"✓ Discord",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("check's output should say %q:\n%s", want, out)
+			}
+		}
+		if !strings.Contains(errOut, down.Addr()) || !strings.Contains(errOut, noAPI.Addr()) || strings.Contains(errOut, sd.Addr()) {
+			t.Errorf("the closing error should name the two failing servers, not the good one: %s", errOut)
 		}
 	})
 

@@ -67,7 +67,6 @@ type Catalog struct {
 	built     uint64              // the version the index was built from
 	merged    []item              // union of lists, by name
 	sidecars  map[string]sidecar  // by LoRA name
-	overrides map[string][]string // by LoRA name
 	changed   chan struct{}       // closed at the next swap
 
 	idx atomic.Pointer[Index]
@@ -108,26 +107,6 @@ func NewCatalog(sources []Source, opts CatalogOptions) *Catalog {
 
 // Index is the current snapshot. It never blocks and is never nil.
 func (c *Catalog) Index() *Index { return c.idx.Load() }
-
-// SetTriggerOverrides replaces the bot-wide trigger words: LoRA name →
-// comma-separated text. They win over the sidecar and the metadata; an
-// empty text is no override. The current index is rebuilt at once.
-//
-// Since servers have settings of their own, these are the defaults'
-// (guild ""), which every server's Overlay applies anyway; this path
-// remains only while the bot's start still calls it.
-func (c *Catalog) SetTriggerOverrides(overrides map[string]string) {
-	m := make(map[string][]string, len(overrides))
-	for name, text := range overrides {
-		if t := SplitTriggers(text); len(t) > 0 {
-			m[name] = t
-		}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.overrides = m
-	c.swap(c.build())
-}
 
 // Refresh asks every source for its LoRAs, at the same time, each within
 // its own SourceTimeout, and rebuilds the index as each one answers: a hung
@@ -401,9 +380,6 @@ func (c *Catalog) build() *Index {
 			if sc.Family != FamilyUnknown {
 				l.Family = sc.Family
 			}
-		}
-		if t, ok := c.overrides[l.Name]; ok {
-			l.Triggers = t
 		}
 		ls[i] = l
 	}

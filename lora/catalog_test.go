@@ -192,25 +192,12 @@ func TestTriggerPrecedence(t *testing.T) {
 	if got := triggers("pixel-art-xl"); !slices.Equal(got, []string{"from sidecar"}) {
 		t.Errorf("sidecar beats trigger_phrase: got %q", got)
 	}
-	c.SetTriggerOverrides(map[string]string{"pixel-art-xl": "admin one, admin two", "revAnimated_v122": " , "})
-	if got := triggers("pixel-art-xl"); !slices.Equal(got, []string{"admin one", "admin two"}) {
-		t.Errorf("override beats sidecar: got %q", got)
-	}
 	if got := triggers("revAnimated_v122"); !slices.Equal(got, []string{"3dmm style"}) {
-		t.Errorf("an empty override is none: got %q", got)
+		t.Errorf("without a sidecar, trigger_phrase: got %q", got)
 	}
 	refresh(t, c)
-	if got := triggers("pixel-art-xl"); !slices.Equal(got, []string{"admin one", "admin two"}) {
-		t.Errorf("override survives a refresh: got %q", got)
-	}
-	c.SetTriggerOverrides(nil)
 	if got := triggers("pixel-art-xl"); !slices.Equal(got, []string{"from sidecar"}) {
-		t.Errorf("override removed: got %q", got)
-	}
-	// Search sees the override's words.
-	c.SetTriggerOverrides(map[string]string{"add_detail": "zebra stripes"})
-	if got := names(c.Index().Search("zebra", SearchOptions{})); !slices.Equal(got, []string{"add_detail"}) {
-		t.Errorf("Search(zebra) = %q", got)
+		t.Errorf("the sidecar's words survive a refresh: got %q", got)
 	}
 }
 
@@ -254,7 +241,6 @@ func TestIndexReadersDuringRefresh(t *testing.T) {
 			s.set(one, nil)
 		}
 		refresh(t, c)
-		c.SetTriggerOverrides(map[string]string{"add_detail": "round " + string(rune('a'+i%26))})
 	}
 	close(stop)
 	wg.Wait()

@@ -110,15 +110,6 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("No LoRA is called %q. Closest: %s.", e.Query, strings.Join(e.Suggestions, ", "))
 }
 
-// TriggerStore keeps the trigger words an admin set for LoRAs, by file
-// name. They win over every other source of trigger words (interface.md).
-type TriggerStore interface {
-	// TriggerOverrides returns every override: LoRA name → comma-separated text.
-	TriggerOverrides() (map[string]string, error)
-	// SetTriggerOverride sets the override of one LoRA; "" removes it.
-	SetTriggerOverride(name, words string) error
-}
-
 // Resolver finds the one LoRA a user meant by a value: an autocomplete value,
 // a file name, an alias, or any of those in another case. It returns a
 // *NotFoundError with suggestions when nothing matches, and one with

@@ -172,9 +172,6 @@ func TestMigrateFromV2MovesTriggerOverridesIntoTheHomeGuild(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(triggersOf(d), want) {
 		t.Errorf("defaults after migration: %q %v, want %q", triggersOf(d), err, want)
 	}
-	if got, err := db.TriggerOverrides(); err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("TriggerOverrides after migration: %q %v", got, err)
-	}
 	if v, ok, _ := db.Setting("discord/other"); !ok || string(v) != "kept" {
 		t.Errorf("another setting after migration: %q %v", v, ok)
 	}
@@ -243,14 +240,16 @@ func TestMigrateFromV2WithoutHomeGuildKeepsTriggersBotWide(t *testing.T) {
 
 func TestAdoptDefaultsOnANewFileDoesNothing(t *testing.T) {
 	db := openTemp(t)
-	if err := db.SetTriggerOverride("pixel-art-xl", "set after the upgrade"); err != nil {
+	if _, err := db.UpdateGuildSettings("", func(s *guild.Settings) error {
+		return s.SetLoRA("pixel-art-xl", func(l *guild.LoRA) { l.Triggers = []string{"set after the upgrade"} })
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if moved, err := db.AdoptDefaults(guildA); err != nil || len(moved) != 0 {
 		t.Errorf("AdoptDefaults on a new file moved %q, %v", moved, err)
 	}
-	if got, _ := db.TriggerOverrides(); got["pixel-art-xl"] != "set after the upgrade" {
-		t.Errorf("bot-wide words set after the upgrade must stay: %q", got)
+	if d, _ := db.GuildSettings(""); triggersOf(d)["pixel-art-xl"] != "set after the upgrade" {
+		t.Errorf("bot-wide words set after the upgrade must stay: %q", triggersOf(d))
 	}
 }
 

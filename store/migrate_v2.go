@@ -66,3 +66,8 @@ func migrateV2toV3(db *DB, tx *bolt.Tx) error {
 	db.log.Info("migration moved the admins' trigger words into the bot-wide defaults", "loras", len(defaults.LoRAs))
 	return meta.Put(keyAdopt, []byte("pending"))
 }
+
+// triggerPrefix was schema version 2's key prefix for an admin's trigger
+// words in "settings": trigger/<LoRA name> → comma-separated words. Since
+// version 3 they are guild settings (guild.Settings.LoRAs).
+const triggerPrefix = "trigger/"
