@@ -15,24 +15,11 @@ func Join(text, extra string) string {
 // NewPhrases is the part of extra that Join would append: its phrases not
 // already in text, joined with ", ", or "".
 func NewPhrases(text, extra string) string {
-	seen := []string{strings.ToLower(text)}
+	seen := newPhrases(text)
 	var added []string
 	for p := range strings.SplitSeq(extra, ",") {
-		p = trimPart(p)
-		if p == "" {
-			continue
-		}
-		lp := strings.ToLower(p)
-		present := false
-		for _, s := range seen {
-			if containsPhrase(s, lp) {
-				present = true
-				break
-			}
-		}
-		if !present {
+		if p = trimPart(p); p != "" && seen.add(p) {
 			added = append(added, p)
-			seen = append(seen, lp)
 		}
 	}
 	return strings.Join(added, ", ")

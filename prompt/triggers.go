@@ -11,7 +11,7 @@ import (
 // preset's prompt, the user's prompt or a phrase added before.
 func triggers(entries []entry, preset, user string) []string {
 	var added []string
-	var seen []string // lower-cased texts a phrase may already be in
+	var seen *phrases // made only when some LoRA has trigger words
 	for _, e := range entries {
 		for _, t := range e.lora.Triggers {
 			for _, p := range strings.Split(t, ",") {
@@ -20,24 +20,39 @@ func triggers(entries []entry, preset, user string) []string {
 					continue
 				}
 				if seen == nil {
-					seen = []string{strings.ToLower(preset), strings.ToLower(user)}
+					seen = newPhrases(preset, user)
 				}
-				lp := strings.ToLower(p)
-				present := false
-				for _, s := range seen {
-					if containsPhrase(s, lp) {
-						present = true
-						break
-					}
-				}
-				if !present {
+				if seen.add(p) {
 					added = append(added, p)
-					seen = append(seen, lp)
 				}
 			}
 		}
 	}
 	return added
+}
+
+// phrases are the lower-cased texts a phrase may already occur in.
+type phrases struct{ in []string }
+
+func newPhrases(texts ...string) *phrases {
+	s := &phrases{}
+	for _, t := range texts {
+		s.in = append(s.in, strings.ToLower(t))
+	}
+	return s
+}
+
+// add reports whether p is new (not a whole phrase of any text so far,
+// ignoring case), and remembers it if so.
+func (s *phrases) add(p string) bool {
+	lp := strings.ToLower(p)
+	for _, t := range s.in {
+		if containsPhrase(t, lp) {
+			return false
+		}
+	}
+	s.in = append(s.in, lp)
+	return true
 }
 
 // containsPhrase reports whether phrase occurs in s as a whole phrase: not
