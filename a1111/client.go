@@ -56,6 +56,13 @@ type Client struct {
 	// noPing is set once the server answered 404 to /internal/ping, so
 	// that Ping goes straight to /sdapi/v1/options from then on.
 	noPing atomic.Bool
+	// noTaskProgress is set once /internal/progress answered 404 (or
+	// another 4xx but auth): generations follow /sdapi/v1/progress.
+	noTaskProgress atomic.Bool
+	// tracks says whether the server files txt2img requests under their
+	// force_task_id (tracksUnknown, tracksYes, tracksNo), as found out by
+	// the generations so far.
+	tracks atomic.Int32
 }
 
 // New parses rawURL (http://[user:pass@]host[:port][/prefix], trailing slash
@@ -97,12 +104,24 @@ func New(rawURL string, opts Options) (*Client, error) {
 	return c, nil
 }
 
+// idleConnTimeout is how long the client keeps an idle connection for
+// reuse: less than the 5 s after which A1111 under its web UI (uvicorn's
+// timeout_keep_alive) closes one (30 s with --nowebui, 60 s on SD.Next). A
+// connection kept longer can be picked for a request just as the server
+// closes it, and Go retries such a request by itself only when it is
+// idempotent: GETs, and the POSTs marked so in send. A txt2img it would not
+// retry, and blindly must not (it may have reached the server), so the race
+// is avoided here; for a server (or proxy) whose keep-alive is shorter
+// still, postTxt2Img retries once where the server confirms it never got
+// the request.
+const idleConnTimeout = 4 * time.Second
+
 func newTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
+		IdleConnTimeout:       idleConnTimeout,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
@@ -238,6 +257,13 @@ func (c *Client) send(ctx context.Context, method, route string, body any, handl
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	if method == http.MethodPost && idempotentPOST[strings.SplitN(route, "?", 2)[0]] {
+		// Lets the transport send it again on a fresh connection when
+		// the server closed the reused one before answering (a
+		// keep-alive race); a nil value marks it without sending a
+		// header (net/http Transport docs).
+		req.Header["Idempotency-Key"] = nil
+	}
 	if c.auth {
 		req.SetBasicAuth(c.user, c.pass)
 	}
@@ -258,6 +284,17 @@ func (c *Client) send(ctx context.Context, method, route string, body any, handl
 		return c.readErr(ctx, name, err)
 	}
 	return nil
+}
+
+// idempotentPOST are the POST routes that do the same when sent twice:
+// a read (/internal/progress), setting a flag or options to the same value,
+// a rescan. txt2img (a second generation) and skip (a second batch cut)
+// are not.
+var idempotentPOST = map[string]bool{
+	"/internal/progress":      true,
+	"/sdapi/v1/interrupt":     true,
+	"/sdapi/v1/options":       true,
+	"/sdapi/v1/refresh-loras": true,
 }
 
 // bodyReader marks the errors of the connection itself, so that an answer
@@ -336,12 +373,12 @@ func isNetErr(err error) bool {
 }
 
 func (c *Client) statusErr(route string, status int, raw []byte) *Error {
-	eb := parseErrorBody(raw)
+	eb := parseErrorBodyStatus(raw, status)
 	e := &Error{Server: c.addr, Route: route, Status: status, Class: c.redact(eb.Class), Detail: c.redact(eb.Detail)}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		e.Kind = KindAuth
-	case status == http.StatusNotFound && (eb.NotFound || eb.Class == "" && !json.Valid(raw)):
+	case status == http.StatusNotFound && (eb.NotFound || eb.Class == "" && !json.Valid(raw) || apiCoreRoutes[route]):
 		e.Kind = KindNoAPI
 	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable:
 		e.Kind = KindUnreachable
@@ -353,6 +390,20 @@ func (c *Client) statusErr(route string, status int, raw []byte) *Error {
 		e.Kind = KindBadRequest
 	}
 	return e
+}
+
+// apiCoreRoutes are routes that every A1111, Forge and SD.Next started with
+// --api has and that never answer 404 themselves: a 404 there, whatever its
+// body (a proxy's JSON, SD.Next's error shape), means no API at this URL:
+// started without --api, or a wrong path prefix. Routes such as txt2img
+// are not here: they answer 404 for a sampler they do not know.
+var apiCoreRoutes = map[string]bool{
+	"GET /sdapi/v1/sd-models": true,
+	"GET /sdapi/v1/options":   true,
+	"POST /sdapi/v1/options":  true,
+	"GET /sdapi/v1/samplers":  true,
+	"GET /sdapi/v1/upscalers": true,
+	"GET /sdapi/v1/progress":  true,
 }
 
 // redact removes the password from text a server sent back, in case a proxy

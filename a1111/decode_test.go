@@ -197,6 +197,9 @@ func TestParseErrorBody(t *testing.T) {
 		{"HTML", "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>", "", "502 Bad Gateway", false},
 		{"text", "Internal Server Error\n\n  at line 3", "", "Internal Server Error at line 3", false},
 		{"detail object", `{"detail":{"reason":"x"}}`, "", `{"reason":"x"}`, false},
+		{"SD.Next TypeError", `"bad operand"`, "", "bad operand", false},
+		{"SD.Next route missing", `{"error":"HTTPException","code":404,"detail":"Not Found","body":"","errors":"404: Not Found"}`, "HTTPException", "Not Found", true},
+		{"Forge exception", "Internal Server Error", "", "Internal Server Error", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,6 +208,12 @@ func TestParseErrorBody(t *testing.T) {
 				t.Errorf("got %+v, want class %q detail %q notFound %v", got, tt.class, tt.detail, tt.notFound)
 			}
 		})
+	}
+	if eb := parseErrorBodyStatus([]byte("Internal Server Error"), 500); eb.Detail != "" {
+		t.Errorf("a body that only repeats the status: detail %q, want none", eb.Detail)
+	}
+	if eb := parseErrorBodyStatus([]byte("Internal Server Error: disk full"), 500); eb.Detail == "" {
+		t.Error("a body that says more than the status lost its detail")
 	}
 	long := parseErrorBody([]byte(strings.Repeat("traceback line\n", 500)))
 	if n := len([]rune(long.Detail)); n > 200 {

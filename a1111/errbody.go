@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"net/http"
 	"regexp"
 	"strings"
 )
@@ -13,20 +14,28 @@ import (
 type errorBody struct {
 	Class    string
 	Detail   string
-	NotFound bool // FastAPI's bare {"detail": "Not Found"}: the route does not exist
+	NotFound bool // FastAPI's bare {"detail": "Not Found"} (or SD.Next's HTTPException of it): the route does not exist
 }
 
 // parseErrorBody reads every error shape a1111.md lists:
 //
 //	A1111   {"error": "RuntimeError", "detail": "", "body": "", "errors": "CUDA out of memory"}
 //	FastAPI {"detail": [{"loc": ["body", "steps"], "msg": "...", "type": "..."}]}
-//	Forge   {"detail": "..."} or {"error", "detail", "body", "message"}
-//	SD.Next the A1111 shape plus "code"
+//	Forge   {"detail": "..."} (HTTP errors), plain-text "Internal Server Error"
+//	        (exceptions: Forge has A1111's error middleware off), and, in
+//	        older builds, {"error", "detail", "body", "message"}
+//	SD.Next the A1111 shape plus "code"; a bare JSON string for a TypeError
 //
 // and falls back to the text of a plain or HTML body. It never fails.
 func parseErrorBody(body []byte) errorBody {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		var str string
+		if json.Unmarshal(body, &str) == nil {
+			// SD.Next's general_exception_handler answers a TypeError
+			// with the message alone, as a JSON string.
+			return errorBody{Detail: truncate(str, 300)}
+		}
 		return errorBody{Detail: plainText(body)}
 	}
 	var eb errorBody
@@ -46,7 +55,7 @@ func parseErrorBody(body []byte) errorBody {
 	default:
 		eb.Detail = jsonText(detail)
 	}
-	eb.NotFound = eb.Detail == "Not Found" && eb.Class == ""
+	eb.NotFound = eb.Detail == "Not Found" && (eb.Class == "" || eb.Class == "HTTPException")
 	// A1111 leaves detail empty for plain exceptions and puts str(e) in
 	// "errors"; Forge calls it "message".
 	for _, k := range []string{"message", "errors", "msg"} {
@@ -59,6 +68,19 @@ func parseErrorBody(body []byte) errorBody {
 		eb.Detail = jsonText(m["body"])
 	}
 	eb.Detail = truncate(eb.Detail, 300)
+	return eb
+}
+
+// parseErrorBodyStatus is parseErrorBody for an answer of that status. A
+// plain-text body that only repeats the status line (Starlette's "Internal
+// Server Error", what Forge answers for any exception) says nothing more
+// than the status: its detail is left empty, so that messages say "failed"
+// instead of quoting it.
+func parseErrorBodyStatus(body []byte, status int) errorBody {
+	eb := parseErrorBody(body)
+	if eb.Class == "" && !json.Valid(body) && strings.EqualFold(strings.TrimSpace(eb.Detail), http.StatusText(status)) {
+		eb.Detail = ""
+	}
 	return eb
 }
 

@@ -2,6 +2,7 @@ package a1111
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -46,6 +47,73 @@ func ParseLoraHashes(s string) map[string]string {
 			out = make(map[string]string)
 		}
 		out[name] = hash
+	}
+	return out
+}
+
+// ParseLoraHashNames reads the names out of A1111's "Lora hashes" value
+// ("name: hash, name2: hash2", possibly quoted), in order, without
+// duplicates. A1111 and Forge write there the name as the prompt typed it
+// (file stem or alias) with ':' and ',' removed, so both separators are
+// unambiguous; entries without a colon are skipped.
+func ParseLoraHashNames(s string) []string {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSuffix(strings.TrimPrefix(s, `"`), `"`)
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		name, _, ok := strings.Cut(part, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || slices.Contains(out, name) {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
+}
+
+// LoadedLoRAs names the LoRAs the server says it applied to this
+// generation, from extra_generation_params: A1111's and Forge's "Lora
+// hashes" ("name: hash, …", names as typed in the prompt, ':' and ','
+// removed), or SD.Next's "LoRA networks" ("name, …", its network names,
+// whose "." are "_"; its "LoRA hashes" holds hashes alone). nil when the
+// info names none.
+//
+// An absent name is a hint, not proof, that the LoRA did not load: A1111
+// lists only LoRAs with a computed hash and nothing at all with
+// lora_add_hashes_to_infotext off, and Forge, when one name of several is
+// unknown, loads none of them (and lists none).
+func (i Info) LoadedLoRAs() []string {
+	if v, ok := i.ExtraGenerationParams["Lora hashes"].(string); ok {
+		return ParseLoraHashNames(v)
+	}
+	v, ok := i.ExtraGenerationParams["LoRA networks"].(string)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		if name := strings.TrimSpace(part); name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// NotLoaded returns the names of asked (the <lora:NAME:…> names the prompt
+// sent, as typed) that LoadedLoRAs does not list, in asked's order: the
+// LoRAs that, by the server's own record, did not load. Names are compared
+// as the server writes them (':' and ',' removed) and case-sensitively, as
+// the servers match them. On SD.Next a name must be typed as it lists it
+// ("." as "_"): it looks names up as typed, so "x.v2" does not load "x_v2".
+// See LoadedLoRAs for why an entry here is a strong hint rather than proof.
+func (i Info) NotLoaded(asked []string) []string {
+	loaded := i.LoadedLoRAs()
+	strip := strings.NewReplacer(":", "", ",", "")
+	var out []string
+	for _, name := range asked {
+		if !slices.Contains(loaded, strings.TrimSpace(strip.Replace(name))) && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
 	}
 	return out
 }

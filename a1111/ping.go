@@ -12,9 +12,10 @@ import (
 // It asks GET /internal/ping first, which A1111 registers with its web UI
 // (modules/ui.py: it answers {} at once). That route needs neither --api nor
 // the --api-auth credentials and does not wait for a running generation, so
-// it tells "up" from "down" and nothing more. A server without it (started
-// with --nowebui, SD.Next, a Forge build without it, a proxy passing only
-// /sdapi) answers 404: Ping then asks GET /sdapi/v1/options, which does need
+// it tells "up" from "down" and nothing more. SD.Next has it too
+// (modules/ui_javascript.py). A server without it (started with --nowebui,
+// a Forge build without it, a proxy passing only /sdapi) answers 404: Ping
+// then asks GET /sdapi/v1/options, which does need
 // --api and the credentials, and remembers, so that later probes of this
 // client go straight there.
 //

@@ -42,14 +42,21 @@ type Txt2ImgRequest struct {
 	Width            int            `json:"width,omitempty"`
 	Height           int            `json:"height,omitempty"`
 	OverrideSettings map[string]any `json:"override_settings,omitempty"`
-	// ForceTaskID lets /progress be matched to this job where the server supports it.
+	// ForceTaskID files the job under this id in the server's task queue
+	// (A1111 1.8+, Forge), so that POST /internal/progress can say whether
+	// it waits, runs or is done. Generate sets a fresh one when it is
+	// empty; servers without the field ignore it.
 	ForceTaskID string `json:"force_task_id,omitempty"`
 }
 
 // Txt2ImgResult is A1111's answer with the images decoded to PNG bytes.
 type Txt2ImgResult struct {
-	Images [][]byte // PNG files, in order; Forge may append extra images after the requested ones
-	Info   Info     // parsed leniently from the "info" string; zero when absent or unparsable
+	// Images are the image files in order, as the server encoded them: PNG
+	// by default, JPEG or WEBP when its samples_format option says so (all
+	// three decode with image.Decode in this program: see webp.go). Forge
+	// may append extra images after the requested ones.
+	Images [][]byte
+	Info   Info // parsed leniently from the "info" string; zero when absent or unparsable
 }
 
 // Info is the parsed "info" field of a txt2img answer.
@@ -69,13 +76,30 @@ type Info struct {
 	LoraHashes            map[string]string `json:"-"` // from extra_generation_params["Lora hashes"]: LoRA name → hash, for every LoRA that really loaded
 }
 
-// Progress is GET /sdapi/v1/progress.
+// Progress is GET /sdapi/v1/progress, which describes whatever the server
+// runs now, and, during Generate, what POST /internal/progress says of the
+// generation's own task (the fields after TextInfo).
+//
+// When Own is true the figures are this generation's: Queued with its
+// place, or Active with Progress, ETARelative and State (read from
+// /sdapi/v1/progress while the task holds the lock, so they are its own),
+// or Done. When Own is false the server cannot tell (no web UI routes,
+// SD.Next, a task not filed yet) and Progress and State are the global
+// ones, which belong to someone else's job while another holds the lock.
 type Progress struct {
 	Progress     float64       `json:"progress"`     // 0..1
 	ETARelative  float64       `json:"eta_relative"` // seconds
 	State        ProgressState `json:"state"`
 	CurrentImage string        `json:"current_image"` // base64, only when asked and live previews are on
 	TextInfo     string        `json:"textinfo"`
+
+	Own      bool   `json:"-"` // the fields below and the figures above are this generation's task's
+	Queued   bool   `json:"-"` // it waits for the server's lock behind other jobs (the web UI's, another client's)
+	QueuePos int    `json:"-"` // its 1-based place among the waiting jobs; 0 when the server does not say
+	QueueLen int    `json:"-"` // how many jobs wait, itself included; 0 when the server does not say
+	Active   bool   `json:"-"` // it holds the lock: loading its checkpoint or sampling
+	Done     bool   `json:"-"` // it finished; the answer is on its way
+	TaskID   string `json:"-"` // the force_task_id it was sent with
 }
 
 // ProgressState is the "state" object of /progress. Idle means JobCount == 0.
@@ -106,11 +130,18 @@ type Sampler struct {
 	Options map[string]string `json:"options"`
 }
 
-// Scheduler is one entry of GET /sdapi/v1/schedulers (A1111 1.9+).
+// Scheduler is one entry of GET /sdapi/v1/schedulers (A1111 1.9+, Forge,
+// SD.Next). A1111 and Forge send {name, label, aliases, default_rho,
+// need_inner_model}: a txt2img's scheduler field takes the Label
+// ("Karras"; the name "karras" is corrected with a console warning).
+// SD.Next sends {name, cls, options}, with no label: there a scheduler is
+// what its sampler list names ("Euler a" → EulerAncestralDiscreteScheduler),
+// chosen through sampler_name.
 type Scheduler struct {
 	Name    string   `json:"name"`
 	Label   string   `json:"label"`
 	Aliases []string `json:"aliases"`
+	Class   string   `json:"cls"` // SD.Next: the diffusers class
 }
 
 // Upscaler is one entry of GET /sdapi/v1/upscalers.

@@ -35,8 +35,11 @@ func (s *Server) Checkpoint() string {
 func (s *Server) Loaded() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.loaded.Title
+	return s.loadedLocked().Title
 }
+
+// loadedLocked is the checkpoint in memory as the server lists it now.
+func (s *Server) loadedLocked() a1111.Model { return s.modelByFileLocked(s.loaded) }
 
 // ModelLoads counts the checkpoint loads that jobs and POST /options caused
 // (each took Options.ModelSwitchTime); the model loaded at start is not one.
@@ -52,6 +55,11 @@ func (s *Server) ModelLoads() int {
 // ends. An override title A1111 does not know is dropped: the option's
 // checkpoint is used.
 func (s *Server) overrideLocked(p *plan) (a1111.Model, func()) {
+	// A1111 resolves the title when the job runs, against the checkpoint
+	// list of that moment (modules/processing.py process_images).
+	if title, ok := p.req.OverrideSettings["sd_model_checkpoint"].(string); ok {
+		p.model, p.override = s.findModelLocked(title)
+	}
 	stored := map[string]any{}
 	for k, v := range p.req.OverrideSettings {
 		old, known := s.options[k]
@@ -66,7 +74,7 @@ func (s *Server) overrideLocked(p *plan) (a1111.Model, func()) {
 			s.options[k] = p.model.Title
 		}
 	}
-	m, _ := findModel(fmt.Sprint(s.options["sd_model_checkpoint"]))
+	m, _ := s.findModelLocked(fmt.Sprint(s.options["sd_model_checkpoint"]))
 	restore, ok := p.params["override_settings_restore_afterwards"].(bool)
 	if ok && !restore {
 		return m, func() {}
@@ -84,7 +92,7 @@ func (s *Server) overrideLocked(p *plan) (a1111.Model, func()) {
 // for ok when stop closed first (the server went down).
 func (s *Server) ensureLoaded(m a1111.Model, stop <-chan struct{}) (loaded, ok bool) {
 	s.mu.Lock()
-	same := s.loaded.Filename == m.Filename
+	same := s.loaded == m.Filename
 	s.mu.Unlock()
 	if same {
 		return false, true
@@ -99,10 +107,16 @@ func (s *Server) ensureLoaded(m a1111.Model, stop <-chan struct{}) (loaded, ok b
 		}
 	}
 	s.mu.Lock()
-	s.loaded = m
+	s.loaded = m.Filename
 	s.modelLoads++
-	// A1111 writes the loaded file's hash into the options on every load.
-	s.options["sd_checkpoint_hash"] = m.SHA256
+	// Loading hashes the file (so its title gains " [hash]" from now on),
+	// and A1111 writes the loaded file's title and hash into the options
+	// (modules/sd_models.py load_model_weights); an override's restore puts
+	// the title back after the job.
+	s.hashed[m.Filename] = true
+	cur := s.loadedLocked()
+	s.options["sd_model_checkpoint"] = cur.Title
+	s.options["sd_checkpoint_hash"] = cur.SHA256
 	s.notifyLocked()
 	s.mu.Unlock()
 	return true, true
@@ -127,7 +141,9 @@ func (s *Server) setOptions(w http.ResponseWriter, r *http.Request, epoch <-chan
 	if v, ok := req["sd_model_checkpoint"]; ok {
 		name, _ := v.(string)
 		var known bool
-		m, known = findModel(name)
+		s.mu.Lock()
+		m, known = s.findModelLocked(name)
+		s.mu.Unlock()
 		if !known {
 			s.exception(w, http.StatusInternalServerError, "RuntimeError", fmt.Sprintf("model %q not found", name))
 			return

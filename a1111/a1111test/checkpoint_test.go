@@ -135,7 +135,9 @@ func TestModelLoadAsProgressShowsIt(t *testing.T) {
 		p.Progress != 0.01 || p.ETARelative <= 0 {
 		t.Errorf("during the load: %+v", p)
 	}
-	sampling := func(st a1111.ProgressState) bool { return st.JobCount > 0 }
+	// job_count is set once the model is loaded, sampling_steps a moment
+	// later as the sampler starts (as in A1111): wait for both.
+	sampling := func(st a1111.ProgressState) bool { return st.JobCount > 0 && st.SamplingSteps == 1000 }
 	if err := srv.WaitState(bounded(t), sampling); err != nil {
 		t.Fatal(err)
 	}

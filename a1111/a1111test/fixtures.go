@@ -6,83 +6,92 @@ import (
 	"lorabot/a1111"
 )
 
-// Checkpoint titles the fake knows, as A1111 writes them; the first is
-// loaded at start.
+// Checkpoint titles the fake knows, as A1111 writes them once it has hashed
+// the files; the first is loaded at start. A file in a subfolder is named
+// with its folder ("sdxl/…"), as A1111 names it.
 const (
 	ModelSD15  = "v1-5-pruned-emaonly.safetensors [6ce0161689]"
 	ModelSD21  = "v2-1_768-ema-pruned.safetensors [ad2a33c361]"
 	ModelSDXL  = "sd_xl_base_1.0.safetensors [31e35c80fc]"
-	ModelAnimX = "animagine-xl-3.1.safetensors [e3c47aedb0]"
+	ModelAnimX = "sdxl/animagine-xl-3.1.safetensors [e3c47aedb0]"
 )
 
 const modelDir = "/workspace/sd/stable-diffusion-webui/models/Stable-diffusion/"
 
-// Models is what GET /sdapi/v1/sd-models answers.
+// Models is what GET /sdapi/v1/sd-models answers on A1111 and Forge when
+// every file is hashed (see Options.Unhashed). model_name is the name with
+// its folder's "/" made "_" and no extension (modules/sd_models.py
+// CheckpointInfo).
 var Models = []a1111.Model{
 	{Title: ModelSD15, ModelName: "v1-5-pruned-emaonly", Hash: "6ce0161689", SHA256: "6ce0161689b3853acaa03779ec93eafe75a02f4ced659bee03f50797806fa2fa", Filename: modelDir + "v1-5-pruned-emaonly.safetensors"},
 	{Title: ModelSD21, ModelName: "v2-1_768-ema-pruned", Hash: "ad2a33c361", SHA256: "ad2a33c361c1f593c4a1fb32ea81afce2b5bb7d1983c6b94793a26a3b54b08a0", Filename: modelDir + "v2-1_768-ema-pruned.safetensors"},
 	{Title: ModelSDXL, ModelName: "sd_xl_base_1.0", Hash: "31e35c80fc", SHA256: "31e35c80fc4829d14f90153f4c74cd59c90b779f6afe05a74cd6120b893f7e5b", Filename: modelDir + "sd_xl_base_1.0.safetensors"},
-	{Title: ModelAnimX, ModelName: "animagine-xl-3.1", Hash: "e3c47aedb0", SHA256: "e3c47aedb06418c6c331443cd89f2b3b3b34b7ed2102a3d4c4408a8d35aad6b0", Filename: modelDir + "sdxl/animagine-xl-3.1.safetensors"},
+	{Title: ModelAnimX, ModelName: "sdxl_animagine-xl-3.1", Hash: "e3c47aedb0", SHA256: "e3c47aedb06418c6c331443cd89f2b3b3b34b7ed2102a3d4c4408a8d35aad6b0", Filename: modelDir + "sdxl/animagine-xl-3.1.safetensors"},
 }
 
-// findModel matches a checkpoint the way A1111's aliases do: title, model
-// name, file name with or without extension, or short hash.
-func findModel(s string) (a1111.Model, bool) {
+// relName is a checkpoint's name as A1111 keeps it: the file relative to the
+// models folder, with its extension ("sdxl/animagine-xl-3.1.safetensors").
+func relName(m a1111.Model) string { return strings.TrimPrefix(m.Filename, modelDir) }
+
+// modelAs is m as this server lists it now: with or without its hash, in
+// the flavor's naming. A1111 and Forge title a file "name [shorthash]" once
+// hashed and "name" before; SD.Next drops the extension from both, and its
+// model_name keeps the folder (modules/sd_checkpoint.py).
+func (s *Server) modelAs(m a1111.Model, hashed bool) a1111.Model {
+	name := relName(m)
+	out := a1111.Model{ModelName: m.ModelName, Filename: m.Filename, Title: name}
+	if s.opts.Flavor == FlavorSDNext {
+		name = strings.TrimSuffix(name, ".safetensors")
+		out.Title, out.ModelName = name, name
+	}
+	if hashed {
+		out.Hash, out.SHA256 = m.Hash, m.SHA256
+		out.Title += " [" + m.Hash + "]"
+	}
+	return out
+}
+
+// modelsLocked is the checkpoint list as the server has it now.
+func (s *Server) modelsLocked() []a1111.Model {
+	out := make([]a1111.Model, 0, len(Models))
 	for _, m := range Models {
-		file := m.Filename[strings.LastIndex(m.Filename, "/")+1:]
-		if s == m.Title || s == m.ModelName || s == file || s == m.Hash || s == strings.TrimSuffix(file, ".safetensors") {
-			return m, true
+		out = append(out, s.modelAs(m, s.hashed[m.Filename]))
+	}
+	return out
+}
+
+// findModelLocked matches a checkpoint the way the server's alias table
+// does (modules/sd_models.py CheckpointInfo ids: title, name, model name,
+// file stem, and the hash forms only once the file was hashed;
+// SD.Next: title, name, file name, short hash). So a title with a hash
+// that this server has not computed yet is unknown here, though the same
+// file is on disk: a client must match checkpoints by file, not by title.
+// It returns the model as currently listed.
+func (s *Server) findModelLocked(x string) (a1111.Model, bool) {
+	if x == "" {
+		return a1111.Model{}, false
+	}
+	for _, m := range Models {
+		hashed := s.hashed[m.Filename]
+		cur := s.modelAs(m, hashed)
+		name := relName(m)
+		stem := strings.TrimSuffix(name[strings.LastIndex(name, "/")+1:], ".safetensors")
+		aliases := []string{cur.Title, name}
+		if s.opts.Flavor == FlavorSDNext {
+			aliases = append(aliases, strings.TrimSuffix(name, ".safetensors"), m.Filename)
+		} else {
+			aliases = append(aliases, m.ModelName, stem)
+		}
+		if hashed {
+			aliases = append(aliases, m.Hash, m.SHA256, name+" ["+m.Hash+"]", stem+" ["+m.Hash+"]")
+		}
+		for _, a := range aliases {
+			if a == x {
+				return cur, true
+			}
 		}
 	}
 	return a1111.Model{}, false
-}
-
-type samplerJSON struct {
-	Name    string         `json:"name"`
-	Aliases []string       `json:"aliases"`
-	Options map[string]any `json:"options"`
-}
-
-// Samplers of A1111 1.10 (scheduler split off), options as it sends them:
-// some values are booleans.
-var samplers = []samplerJSON{
-	{"DPM++ 2M", []string{"k_dpmpp_2m"}, map[string]any{"scheduler": "karras"}},
-	{"DPM++ SDE", []string{"k_dpmpp_sde"}, map[string]any{"scheduler": "karras", "second_order": true, "brownian_noise": true}},
-	{"DPM++ 2M SDE", []string{"k_dpmpp_2m_sde"}, map[string]any{"scheduler": "exponential", "brownian_noise": true}},
-	{"DPM++ 2S a", []string{"k_dpmpp_2s_a"}, map[string]any{"scheduler": "karras", "uses_ensd": true, "second_order": true}},
-	{"DPM++ 3M SDE", []string{"k_dpmpp_3m_sde"}, map[string]any{"scheduler": "exponential", "discard_next_to_last_sigma": true, "brownian_noise": true}},
-	{"Euler a", []string{"k_euler_a", "k_euler_ancestral"}, map[string]any{"uses_ensd": true}},
-	{"Euler", []string{"k_euler"}, map[string]any{}},
-	{"LMS", []string{"k_lms"}, map[string]any{}},
-	{"Heun", []string{"k_heun"}, map[string]any{"second_order": true}},
-	{"DPM2", []string{"k_dpm_2"}, map[string]any{"discard_next_to_last_sigma": true, "second_order": true}},
-	{"DDIM", []string{"ddim"}, map[string]any{}},
-	{"UniPC", []string{"unipc"}, map[string]any{}},
-	{"LCM", []string{"k_lcm"}, map[string]any{}},
-}
-
-// oldSamplers are a pre-1.9 server's: the schedule is part of the name.
-var oldSamplers = []samplerJSON{
-	{"Euler a", []string{"k_euler_a"}, map[string]any{}},
-	{"Euler", []string{"k_euler"}, map[string]any{}},
-	{"DPM++ 2M", []string{"k_dpmpp_2m"}, map[string]any{}},
-	{"DPM++ 2M Karras", []string{"k_dpmpp_2m_ka"}, map[string]any{"scheduler": "karras"}},
-	{"DPM++ SDE Karras", []string{"k_dpmpp_sde_ka"}, map[string]any{"scheduler": "karras", "second_order": true, "brownian_noise": true}},
-	{"DDIM", []string{"ddim"}, map[string]any{}},
-}
-
-var schedulers = []map[string]any{
-	{"name": "automatic", "label": "Automatic", "aliases": nil, "default_rho": -1, "need_inner_model": false},
-	{"name": "uniform", "label": "Uniform", "aliases": nil, "default_rho": -1, "need_inner_model": true},
-	{"name": "karras", "label": "Karras", "aliases": nil, "default_rho": 7.0, "need_inner_model": false},
-	{"name": "exponential", "label": "Exponential", "aliases": nil, "default_rho": -1, "need_inner_model": false},
-	{"name": "polyexponential", "label": "Polyexponential", "aliases": nil, "default_rho": 1.0, "need_inner_model": false},
-	{"name": "sgm_uniform", "label": "SGM Uniform", "aliases": []string{"SGMUniform"}, "default_rho": -1, "need_inner_model": true},
-	{"name": "kl_optimal", "label": "KL Optimal", "aliases": nil, "default_rho": -1, "need_inner_model": false},
-	{"name": "align_your_steps", "label": "Align Your Steps", "aliases": nil, "default_rho": -1, "need_inner_model": false},
-	{"name": "simple", "label": "Simple", "aliases": nil, "default_rho": -1, "need_inner_model": true},
-	{"name": "normal", "label": "Normal", "aliases": nil, "default_rho": -1, "need_inner_model": true},
-	{"name": "beta", "label": "Beta", "aliases": nil, "default_rho": -1, "need_inner_model": false},
 }
 
 var upscalers = []map[string]any{
@@ -94,25 +103,9 @@ var upscalers = []map[string]any{
 	{"name": "R-ESRGAN 4x+ Anime6B", "model_name": "R-ESRGAN 4x+ Anime6B", "model_path": "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.2.4/RealESRGAN_x4plus_anime_6B.pth", "model_url": nil, "scale": 4},
 }
 
-// samplerKnown says whether A1111 would use name as given; unknown names
-// fall back to Euler silently.
-func samplerKnown(list []samplerJSON, name string) bool {
-	for _, s := range list {
-		if s.Name == name {
-			return true
-		}
-		for _, a := range s.Aliases {
-			if a == name {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 func defaultOptions() map[string]any {
 	return map[string]any{
-		"sd_model_checkpoint":         ModelSD15,
+		"sd_model_checkpoint":         "",
 		"sd_checkpoint_hash":          Models[0].SHA256,
 		"samples_format":              "png",
 		"CLIP_stop_at_last_layers":    1,
@@ -125,4 +118,14 @@ func defaultOptions() map[string]any {
 		"lora_add_hashes_to_infotext": true,
 		"enable_pnginfo":              true,
 	}
+}
+
+// modelByFileLocked is the checkpoint of that file as listed now.
+func (s *Server) modelByFileLocked(file string) a1111.Model {
+	for _, m := range Models {
+		if m.Filename == file {
+			return s.modelAs(m, s.hashed[m.Filename])
+		}
+	}
+	return a1111.Model{}
 }

@@ -42,11 +42,15 @@ func (s *Server) httpError(w http.ResponseWriter, status int, detail string) {
 }
 
 // exception answers like an uncaught Python exception: detail is empty and
-// the message sits in "errors" (A1111, SD.Next) or "message" (Forge).
+// the message sits in "errors" (A1111, SD.Next). Forge has A1111's error
+// middleware commented out (modules/api/api.py: "#api_middleware(self.app)"),
+// so Starlette's ServerErrorMiddleware answers: plain text, no message.
 func (s *Server) exception(w http.ResponseWriter, status int, class, msg string) {
 	switch s.opts.Flavor {
 	case FlavorForge:
-		writeJSONStatus(w, status, map[string]any{"error": class, "detail": "", "body": "", "message": msg})
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte("Internal Server Error"))
 	case FlavorSDNext:
 		writeJSONStatus(w, status, map[string]any{"error": class, "code": status, "detail": "", "body": "", "errors": msg})
 	default:
@@ -85,6 +89,10 @@ func asErr[T error](err error, target *T) bool {
 	return ok
 }
 
+// progress is GET /sdapi/v1/progress. A1111 and Forge add current_task,
+// which is always null: api.py imports the module variable's value at
+// start ("from modules.progress import … current_task"), so it never
+// changes. Use POST /internal/progress to follow a task.
 func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	g := s.gen
@@ -98,7 +106,13 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
 		state["job_timestamp"] = "0"
 	}
 	p, eta := g.progress(time.Now())
+	if s.opts.Flavor == FlavorSDNext {
+		p, eta = g.sdnextProgress(time.Now())
+	}
 	out := map[string]any{"progress": p, "eta_relative": eta, "state": state, "current_image": nil, "textinfo": nil}
+	if s.opts.Flavor != FlavorSDNext {
+		out["current_task"] = nil
+	}
 	if g.jobCount != 0 && g.step > 0 && r.URL.Query().Get("skip_current_image") != "true" {
 		out["current_image"] = base64.StdEncoding.EncodeToString(previewPNG)
 	}
@@ -112,6 +126,10 @@ func (s *Server) interrupt(w http.ResponseWriter, _ *http.Request) {
 	s.gen.interrupted = true
 	s.notifyLocked()
 	s.mu.Unlock()
+	if s.opts.Flavor == FlavorSDNext {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	writeJSON200(w, map[string]any{})
 }
 
@@ -142,22 +160,43 @@ func (s *Server) samplers(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	old := s.oldServer
 	s.mu.Unlock()
-	if old {
-		writeJSON200(w, oldSamplers)
-		return
-	}
-	writeJSON200(w, samplers)
+	writeJSON200(w, s.samplerList(old))
 }
 
 func (s *Server) schedulers(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	old := s.oldServer
 	s.mu.Unlock()
-	if old {
+	list := s.schedulerList(old)
+	if list == nil {
 		notFound(w)
 		return
 	}
-	writeJSON200(w, schedulers)
+	writeJSON200(w, list)
+}
+
+// sdModels is GET /sdapi/v1/sd-models: {title, model_name, hash, sha256,
+// filename, config}, hash and sha256 null for a file not hashed yet;
+// SD.Next adds "type".
+func (s *Server) sdModels(w http.ResponseWriter, _ *http.Request) {
+	s.mu.Lock()
+	list := s.modelsLocked()
+	s.mu.Unlock()
+	out := make([]map[string]any, 0, len(list))
+	orNil := func(v string) any {
+		if v == "" {
+			return nil
+		}
+		return v
+	}
+	for _, m := range list {
+		e := map[string]any{"title": m.Title, "model_name": m.ModelName, "hash": orNil(m.Hash), "sha256": orNil(m.SHA256), "filename": m.Filename, "config": nil}
+		if s.opts.Flavor == FlavorSDNext {
+			e["type"] = "safetensors"
+		}
+		out = append(out, e)
+	}
+	writeJSON200(w, out)
 }
 
 func (s *Server) getOptions(w http.ResponseWriter, _ *http.Request) {

@@ -1,16 +1,19 @@
 // Package a1111test is a fake AUTOMATIC1111 WebUI API for tests: real PNGs,
 // A1111's one-job-at-a-time lock, step-by-step /progress, interrupt and
 // skip, checkpoint loads, the LoRA catalog with refresh, --api-auth,
-// --nowebui, the error shapes of A1111, Forge and SD.Next, and failure
-// switches (down, 500, hang, malformed JSON, 401, no --api, a proxy's 502)
-// that can be flipped while it runs.
+// --nowebui, the web UI's task queue (force_task_id, /internal/progress,
+// /internal/pending-tasks), keep-alive closing, and failure switches (down,
+// 500, hang, malformed JSON, 401, no --api, a proxy's 502) that can be
+// flipped while it runs. Options.Flavor makes it Forge or SD.Next where
+// those differ from A1111 (see Flavor).
 //
 // It follows A1111 1.10 where that matters to a client (see
-// shared/spec/a1111.md): unknown request fields, samplers, checkpoints and
-// LoRA names are ignored silently; /loras, /refresh-loras and the web UI's
-// /internal/ping skip auth and exist without --api; a generation keeps
-// running when its client hangs up (only /interrupt stops it); /interrupt
-// and /progress act on whatever runs.
+// shared/spec/a1111.md): unknown request fields, samplers (DPM++ 2M is the
+// fallback), checkpoints and LoRA names are ignored silently; no sampler
+// means Euler; /loras, /refresh-loras and the web UI's /internal/* routes
+// skip auth and exist without --api; a generation keeps running when its
+// client hangs up (only /interrupt stops it); /interrupt and /progress act
+// on whatever runs, and /internal/progress tells one task's state.
 //
 // Checkpoints: the option sd_model_checkpoint (Checkpoint) and the weights
 // in memory (Loaded) are kept apart, as in A1111. An override sets the
@@ -19,7 +22,9 @@
 // ModelSwitchTime (ModelLoads counts them). Alternating jobs with and
 // without an override reload every time; a run with the same override loads
 // once. POST /options with a new checkpoint loads it under the generation
-// lock, after any running job.
+// lock, after any running job. Files in a subfolder are named with it, and
+// a file not hashed yet (Options.Unhashed) is titled without " [hash]"
+// until a load hashes it.
 //
 // Progress keeps A1111's lifetimes: a job's start sets job_count to -1 and
 // sampling_step to 0 but keeps the last job's sampling_steps; job_count
@@ -36,6 +41,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -44,13 +50,26 @@ import (
 	"lorabot/a1111"
 )
 
-// Flavor picks whose error shapes the fake answers with.
+// Flavor picks which server the fake plays where they differ (see each
+// constant, flavors.go and a1111.md "Behaviours that surprise").
 type Flavor int
 
 const (
-	FlavorA1111  Flavor = iota // {"error","detail","body","errors"}
-	FlavorForge                // {"detail": "..."} for HTTP errors, {"error","detail","body","message"} for exceptions
-	FlavorSDNext               // A1111's shape plus "code"
+	// FlavorA1111 is AUTOMATIC1111 1.10: errors {"error","detail","body","errors"}.
+	FlavorA1111 Flavor = iota
+	// FlavorForge is Forge (2025-06), which turns A1111's error middleware
+	// off: an HTTP error is FastAPI's {"detail": "..."} and an exception a
+	// plain-text "Internal Server Error" 500, with no message. It lists
+	// more samplers and schedulers, and when one <lora:> name of several is
+	// unknown it loads none of them.
+	FlavorForge
+	// FlavorSDNext is SD.Next: A1111's error shape plus "code"; samplers
+	// named after diffusers schedulers, /schedulers {name, cls, options};
+	// checkpoint titles without extension; LoRA names with "." made "_";
+	// /loras behind auth (401 "Unauthorized"); /interrupt answers 204; info
+	// without sd_model_name, its LoRAs in "LoRA networks"; API jobs not
+	// filed under a task for /internal/progress.
+	FlavorSDNext
 )
 
 // Mode is a failure switch; see SetMode.
@@ -91,6 +110,19 @@ type Options struct {
 	NoWebUI         bool          // started with --nowebui: the web UI's /internal/* routes are 404
 	FailDetail      string        // what Mode500 says; default a CUDA out-of-memory message
 	Addr            string        // listen address; default 127.0.0.1:0 (a free port)
+	// Unhashed names checkpoints the server has not hashed yet (their
+	// file relative to the models folder, "sdxl/animagine-xl-3.1.safetensors",
+	// or their Models title): they are listed without " [hash]" and with
+	// no hash, and their hashed title is no alias, until a job or POST
+	// /options loads them. Two servers with the same files list different
+	// titles this way.
+	Unhashed []string
+	// IdleTimeout is how long the server keeps an idle keep-alive
+	// connection before closing it: uvicorn's timeout_keep_alive, 5 s
+	// under the web UI, 30 s with --nowebui (60 s on SD.Next). A client
+	// that reuses a connection longer can send a request on a socket
+	// being closed. Tests set it short to see that the client copes.
+	IdleTimeout time.Duration
 }
 
 // Server is a running fake. Its methods are safe for concurrent use.
@@ -116,9 +148,19 @@ type Server struct {
 	refreshes   int
 
 	options    map[string]any
-	loaded     a1111.Model // the checkpoint whose weights are in memory
+	loaded     string          // the file of the checkpoint whose weights are in memory
+	hashed     map[string]bool // checkpoint files whose hash is known (by Filename)
 	modelLoads int
 	hits       map[string]int
+	tasks      taskQueue
+
+	// Connection counts have their own lock: http.Server runs the
+	// ConnState hook for a new connection on its accept loop, which
+	// Server.Close (called with mu held) waits for.
+	connMu      sync.Mutex
+	conns       int           // connections accepted
+	connsGone   int           // connections closed, by either side
+	connChanged chan struct{} // closed and replaced when a count changes
 
 	requests   []a1111.Txt2ImgRequest
 	jobs       []Job
@@ -144,19 +186,37 @@ func NewServer(opts Options) *Server {
 	if opts.Addr == "" {
 		opts.Addr = "127.0.0.1:0"
 	}
+	if opts.IdleTimeout <= 0 {
+		switch {
+		case opts.NoWebUI && opts.Flavor == FlavorSDNext:
+			opts.IdleTimeout = 60 * time.Second
+		case opts.NoWebUI:
+			opts.IdleTimeout = 30 * time.Second
+		default:
+			opts.IdleTimeout = 5 * time.Second
+		}
+	}
 	s := &Server{
 		opts:        opts,
 		addr:        opts.Addr,
 		changed:     make(chan struct{}),
+		connChanged: make(chan struct{}),
 		routeModes:  map[string]Mode{},
 		oldServer:   opts.OldServer,
 		diskLoRAs:   opts.LoRAsJSON,
-		loadedLoRAs: opts.LoRAsJSON,
-		index:       indexLoRAs(opts.LoRAsJSON),
 		options:     defaultOptions(),
-		loaded:      Models[0],
+		loaded:      Models[0].Filename,
+		hashed:      map[string]bool{},
 		hits:        map[string]int{},
 	}
+	s.loadedLoRAs = s.asListed(opts.LoRAsJSON)
+	s.index = indexLoRAs(s.loadedLoRAs)
+	for _, m := range Models {
+		s.hashed[m.Filename] = !slices.ContainsFunc(opts.Unhashed, func(u string) bool { return u == relName(m) || u == m.Title })
+	}
+	// The model loaded at start was hashed by loading it.
+	s.hashed[s.loaded] = true
+	s.options["sd_model_checkpoint"] = s.loadedLocked().Title
 	if opts.APIAuth != "" {
 		s.creds = map[string]string{}
 		for pair := range strings.SplitSeq(opts.APIAuth, ",") {
@@ -198,7 +258,21 @@ func (s *Server) listenLocked() error {
 	}
 	s.addr = ln.Addr().String()
 	s.epoch = make(chan struct{})
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: s.opts.IdleTimeout,
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			s.connMu.Lock()
+			defer s.connMu.Unlock()
+			switch st {
+			case http.StateNew:
+				s.conns++
+			case http.StateClosed, http.StateHijacked:
+				s.connsGone++
+			default:
+				return
+			}
+			close(s.connChanged)
+			s.connChanged = make(chan struct{})
+		}}
 	go func(srv *http.Server) { _ = srv.Serve(ln) }(s.srv)
 	return nil
 }
@@ -212,6 +286,7 @@ func (s *Server) downLocked() {
 	s.srv = nil
 	close(s.epoch)
 	s.gen = genState{}
+	s.tasks = taskQueue{}
 	s.notifyLocked()
 }
 
@@ -304,8 +379,8 @@ func (s *Server) SetLoRAs(loras []a1111.LoRA) { s.SetLoRAsJSON(MarshalLoRAs(lora
 
 // refreshLocked rescans the disk.
 func (s *Server) refreshLocked() {
-	s.loadedLoRAs = s.diskLoRAs
-	s.index = indexLoRAs(s.diskLoRAs)
+	s.loadedLoRAs = s.asListed(s.diskLoRAs)
+	s.index = indexLoRAs(s.loadedLoRAs)
 	s.refreshes++
 	s.notifyLocked()
 }
@@ -359,6 +434,31 @@ func (s *Server) Skips() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.skips
+}
+
+// Conns counts the TCP connections the server accepted, and Gone those that
+// were closed since (by the client, or by the server's IdleTimeout).
+func (s *Server) Conns() (accepted, gone int) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return s.conns, s.connsGone
+}
+
+// WaitConnsClosed returns once n connections in total have been closed.
+func (s *Server) WaitConnsClosed(ctx context.Context, n int) error {
+	for {
+		s.connMu.Lock()
+		ok, ch := s.connsGone >= n, s.connChanged
+		s.connMu.Unlock()
+		if ok {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("a1111test: waiting for closed connections: %w", ctx.Err())
+		}
+	}
 }
 
 // Hits counts the requests that reached path (e.g. "/internal/ping"),
@@ -447,10 +547,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}()
 
-	path := r.URL.Path
-	// The Lora extension registers these on the app itself, and the web UI
-	// its /internal/* routes: no --api needed, no --api-auth applied.
-	loraRoute := path == "/sdapi/v1/loras" || path == "/sdapi/v1/refresh-loras" || strings.HasPrefix(path, "/internal/")
+	loraRoute := s.appRoute(r.URL.Path)
 	switch mode {
 	case ModeHang:
 		select {
@@ -469,7 +566,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case Mode401:
 		if !loraRoute {
-			s.httpError(w, http.StatusUnauthorized, "Incorrect username or password")
+			s.httpError(w, http.StatusUnauthorized, s.wrongPassword())
 			return
 		}
 	case Mode500:
@@ -500,10 +597,34 @@ func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if want, known := s.creds[user]; !known || want != pass {
-		s.httpError(w, http.StatusUnauthorized, "Incorrect username or password")
+		s.httpError(w, http.StatusUnauthorized, s.wrongPassword())
 		return false
 	}
 	return true
+}
+
+// wrongPassword is what the server's auth check says of bad credentials:
+// A1111's and Forge's "Incorrect username or password", SD.Next's
+// "Unauthorized" (modules/api/api.py auth). Missing credentials are
+// FastAPI's own "Not authenticated" everywhere.
+func (s *Server) wrongPassword() string {
+	if s.opts.Flavor == FlavorSDNext {
+		return "Unauthorized"
+	}
+	return "Incorrect username or password"
+}
+
+// appRoute says whether path is registered on the app itself rather than
+// through the API's add_api_route, so that it needs no --api and skips
+// --api-auth: A1111's and Forge's Lora extension routes and the web UI's
+// /internal/* routes. SD.Next registers /loras, /refresh-loras and
+// /internal/progress through its API (auth applies); only its
+// /internal/ping stays outside.
+func (s *Server) appRoute(path string) bool {
+	if s.opts.Flavor == FlavorSDNext {
+		return path == "/internal/ping"
+	}
+	return path == "/sdapi/v1/loras" || path == "/sdapi/v1/refresh-loras" || strings.HasPrefix(path, "/internal/")
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct{}) {
@@ -530,7 +651,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct
 	case "/sdapi/v1/refresh-loras":
 		h = []handler{{http.MethodPost, s.refreshLoRAs}}
 	case "/sdapi/v1/sd-models":
-		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeJSON200(w, Models) }}}
+		h = []handler{{http.MethodGet, s.sdModels}}
 	case "/sdapi/v1/samplers":
 		h = []handler{{http.MethodGet, s.samplers}}
 	case "/sdapi/v1/schedulers":
@@ -542,6 +663,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct
 	case "/internal/ping":
 		// modules/ui.py setup_ui_api: `lambda: {}`.
 		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeRaw200(w, []byte("{}")) }}}
+	case "/internal/progress":
+		h = []handler{{http.MethodPost, s.internalProgress}}
+	case "/internal/pending-tasks":
+		if s.opts.Flavor != FlavorSDNext {
+			h = []handler{{http.MethodGet, s.pendingTasks}}
+		}
 	}
 	if h == nil {
 		notFound(w)
@@ -556,4 +683,33 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusMethodNotAllowed)
 	_, _ = w.Write([]byte(`{"detail":"Method Not Allowed"}`))
+}
+
+// asListed is a catalog on disk as the server lists it: as is, except that
+// SD.Next names each LoRA by its file stem with "." made "_" (the alias,
+// ss_output_name or that name, follows). A catalog that is not a list of
+// objects is served as it is.
+func (s *Server) asListed(raw []byte) []byte {
+	if s.opts.Flavor != FlavorSDNext {
+		return raw
+	}
+	var list []map[string]any
+	if json.Unmarshal(raw, &list) != nil {
+		return raw
+	}
+	for _, e := range list {
+		name, ok := e["name"].(string)
+		if !ok {
+			continue
+		}
+		e["name"] = sdnextLoRAName(name)
+		if alias, _ := e["alias"].(string); alias == name {
+			e["alias"] = e["name"]
+		}
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return raw
+	}
+	return b
 }

@@ -72,3 +72,31 @@ func (g genState) progressState() a1111.ProgressState {
 		JobNo: g.jobNo, SamplingStep: g.step, SamplingSteps: g.steps,
 	}
 }
+
+// previewID is shared.state.id_live_preview: it grows with every new live
+// preview. The fake makes one a step, so it counts the steps sampled in
+// this job; 0 means there is no preview yet.
+func (g genState) previewID() int {
+	if !g.running || g.jobCount <= 0 {
+		return 0
+	}
+	return g.jobNo*g.steps + g.step
+}
+
+// sdnextProgress is SD.Next's /sdapi/v1/progress arithmetic
+// (modules/api/server.py get_progress): steps done over steps in all
+// batches, without A1111's 0.01, and an ETA of 0 until a step is done.
+func (g genState) sdnextProgress(now time.Time) (progress, etaRelative float64) {
+	if g.jobCount == 0 {
+		return 0, 0
+	}
+	steps := max(g.steps, 1)
+	done := steps*max(g.jobNo, 0) + max(g.step, 0)
+	total := steps * max(g.jobCount, 1)
+	if done <= 0 {
+		return 0, 0
+	}
+	progress = float64(done) / float64(total)
+	elapsed := now.Sub(g.start).Seconds()
+	return progress, elapsed/progress - elapsed
+}

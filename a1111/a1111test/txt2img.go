@@ -1,9 +1,13 @@
 package a1111test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -20,7 +24,9 @@ type Job struct {
 	Request     a1111.Txt2ImgRequest
 	Checkpoint  string   // the title it ran on: the override's when known, else the option's
 	Loaded      bool     // its checkpoint had to be loaded first (ModelSwitchTime), as the weights in memory differed
-	Sampler     string   // after fallback to Euler for unknown names
+	Sampler     string   // what ran, after the server's fallbacks (see resolveSampler)
+	Scheduler   string   // the scheduler's label as the server reports it ("Karras", "Automatic"); "" where the server has none
+	TaskID      string   // the task it was filed under: its force_task_id, or an id of the server's own
 	StepsDone   int      // sampling steps run, over all batches
 	Images      int      // images returned, extras included
 	Interrupted bool     // /interrupt ended it early
@@ -109,6 +115,7 @@ type plan struct {
 	model     a1111.Model // the override's, else resolved when the job starts
 	override  bool
 	loraNames []string // as typed in the prompt, in order
+	taskID    string   // "" when the flavor files API jobs under no task (SD.Next)
 }
 
 func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}) {
@@ -126,10 +133,31 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan st
 
 	s.mu.Lock()
 	s.requests = append(s.requests, req)
+	old := s.oldServer
+	s.notifyLocked()
+	s.mu.Unlock()
+
+	p := newPlan(req, params)
+	var ok bool
+	// The sampler is checked before the job is queued (text2imgapi).
+	if p.sampler, p.scheduler, ok = s.resolveSampler(old, req.SamplerName, req.Scheduler); !ok {
+		s.httpError(w, http.StatusNotFound, "Sampler not found")
+		return
+	}
+	if s.opts.Flavor != FlavorSDNext {
+		p.taskID = req.ForceTaskID
+		if p.taskID == "" {
+			p.taskID = createTaskID("txt2img")
+		}
+	}
+
+	s.mu.Lock()
+	if p.taskID != "" {
+		s.tasks.add(p.taskID, time.Now())
+	}
 	turn := s.lock.enqueue()
 	s.inflight++
 	s.maxInfl = max(s.maxInfl, s.inflight)
-	old := s.oldServer
 	s.notifyLocked()
 	s.mu.Unlock()
 	defer func() {
@@ -139,7 +167,6 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan st
 		s.mu.Unlock()
 	}()
 
-	p := newPlan(req, params, old)
 	// As in A1111 the job runs to its end even when the client hangs up;
 	// only /interrupt, the server going down or closing stops it.
 	if !s.lock.wait(turn, epoch) {
@@ -154,7 +181,7 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan st
 	s.answer(w, p, job, produced)
 }
 
-func newPlan(req a1111.Txt2ImgRequest, params map[string]any, old bool) plan {
+func newPlan(req a1111.Txt2ImgRequest, params map[string]any) plan {
 	p := plan{req: req, params: params}
 	orDefault := func(v, d int) int {
 		if v <= 0 {
@@ -173,23 +200,9 @@ func newPlan(req a1111.Txt2ImgRequest, params map[string]any, old bool) plan {
 	if p.cfg == 0 {
 		p.cfg = 7
 	}
-	list := samplers
-	if old {
-		list = oldSamplers
-	}
-	p.sampler = req.SamplerName
-	if !samplerKnown(list, p.sampler) {
-		p.sampler = "Euler"
-	}
-	p.scheduler = req.Scheduler
 	p.seed = req.Seed
 	if p.seed == -1 {
 		p.seed = int64(rand.Uint32())
-	}
-	if title, ok := req.OverrideSettings["sd_model_checkpoint"].(string); ok {
-		if m, known := findModel(title); known {
-			p.model, p.override = m, true
-		}
 	}
 	for _, m := range extraNetworkRE.FindAllStringSubmatch(req.Prompt, -1) {
 		if m[1] != "lora" && m[1] != "lyco" {
@@ -208,11 +221,14 @@ func newPlan(req a1111.Txt2ImgRequest, params map[string]any, old bool) plan {
 func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 	s.mu.Lock()
 	s.gen.begin("scripts_txt2img", time.Now())
+	if p.taskID != "" {
+		s.tasks.start(p.taskID)
+	}
 	var restore func()
 	p.model, restore = s.overrideLocked(p)
 	s.notifyLocked()
 	s.mu.Unlock()
-	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler}
+	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler, Scheduler: p.scheduler, TaskID: p.taskID}
 	// down ends a job the server lost; its state went with the server.
 	down := func() (Job, int, bool) {
 		s.mu.Lock()
@@ -228,6 +244,9 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 	}
 	job.Loaded = loaded
 	s.mu.Lock()
+	// Loading hashed the file: the job ran on the title it has now.
+	p.model = s.modelByFileLocked(p.model.Filename)
+	job.Checkpoint = p.model.Title
 	// job_count is set only now: during the load /progress shows -1.
 	s.gen.jobCount = p.iters
 	// Resolve LoRAs; A1111 rescans its folders once when a name is unknown.
@@ -246,6 +265,13 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 		} else {
 			job.Ignored = append(job.Ignored, n)
 		}
+	}
+	if s.opts.Flavor == FlavorForge && len(job.Ignored) > 0 {
+		// Forge's load_networks fails on the unknown name after it listed
+		// the others, the activation is abandoned, and the empty
+		// activation that follows loads nothing: no LoRA applies and no
+		// "Lora hashes" is written (extensions-builtin/sd_forge_lora).
+		job.Ignored, job.LoRAs = p.loraNames, nil
 	}
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -305,6 +331,9 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 	}
 	s.mu.Lock()
 	restore()
+	if p.taskID != "" {
+		s.tasks.finish(p.taskID)
+	}
 	s.gen.end()
 	s.jobs = append(s.jobs, job)
 	s.notifyLocked()
@@ -316,20 +345,35 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 // echo, and the info JSON string.
 func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	s.mu.Lock()
-	var hashes []string
+	var hashes, names, sdnextHashes []string
 	for _, n := range job.LoRAs {
 		e, _ := s.index.lookup(n)
-		// A1111 strips these two from names so that the list parses.
+		// A1111 strips these two from the names as typed, so that the
+		// list parses (ExtraNetworkLora.remove_symbols).
 		clean := strings.NewReplacer(":", "", ",", "").Replace(n)
 		hashes = append(hashes, clean+": "+e.shorthash)
+		names = append(names, e.name)
+		sdnextHashes = append(sdnextHashes, e.shorthash)
 	}
+	format, _ := s.options["samples_format"].(string)
 	s.mu.Unlock()
 	extra := map[string]any{}
 	if p.scheduler != "" && !strings.EqualFold(p.scheduler, "automatic") {
 		extra["Schedule type"] = p.scheduler
 	}
-	if len(hashes) > 0 {
+	switch {
+	case len(hashes) == 0:
+	case s.opts.Flavor == FlavorSDNext:
+		// modules/lora/extra_networks_lora.py infotext: the networks by
+		// their (SD.Next) names, and the hashes alone.
+		extra["LoRA networks"] = strings.Join(names, ", ")
+		extra["LoRA hashes"] = strings.Join(sdnextHashes, ", ")
+	default:
 		extra["Lora hashes"] = strings.Join(hashes, ", ")
+	}
+	version := "v1.10.1"
+	if s.opts.Flavor == FlavorForge {
+		version = "f2.0.1v1.10.1-previous-669-gdfdcbab6"
 	}
 	n := produced
 	seeds := make([]int64, n)
@@ -338,8 +382,8 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	images := make([]string, 0, n+extras)
 	for i := range n {
 		seeds[i] = p.seed + int64(i)
-		infotexts[i] = infotext(p, seeds[i], extra)
-		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, seeds[i], s.opts.NoisyImages, infotexts[i])))
+		infotexts[i] = infotext(p, seeds[i], extra, version)
+		images = append(images, base64.StdEncoding.EncodeToString(s.encodeImage(format, p.width, p.height, seeds[i], infotexts[i])))
 	}
 	for i := range extras {
 		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, -int64(i+1), false, "")))
@@ -354,7 +398,15 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 		"sd_vae_name": nil, "sd_vae_hash": nil, "seed_resize_from_w": -1, "seed_resize_from_h": -1,
 		"denoising_strength": nil, "extra_generation_params": extra, "index_of_first_image": 0,
 		"infotexts": infotexts, "styles": []string{}, "job_timestamp": time.Now().Format("20060102150405"),
-		"clip_skip": 1, "is_using_inpainting_conditioning": false, "version": "v1.10.1",
+		"clip_skip": 1, "is_using_inpainting_conditioning": false, "version": version,
+	}
+	if s.opts.Flavor == FlavorSDNext {
+		// modules/processing.py Processed.js: no model name, no version,
+		// no face restoration; cfg_end and the detailer instead.
+		for _, k := range []string{"sd_model_name", "version", "restore_faces", "face_restoration_model", "sd_vae_name", "sd_vae_hash", "is_using_inpainting_conditioning"} {
+			delete(info, k)
+		}
+		info["cfg_end"], info["detailer"], info["detailer_model"] = 1, false, nil
 	}
 	infoJSON, err := json.Marshal(info)
 	if err != nil {
@@ -366,6 +418,27 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	writeJSON200(w, map[string]any{"images": images, "parameters": p.params, "info": string(infoJSON)})
 }
 
+// encodeImage writes one generated image in the samples_format option, as
+// A1111's encode_pil_to_base64 does: PNG with the infotext in a text chunk,
+// or JPEG or WEBP (A1111 puts the infotext in their EXIF; the fake leaves it
+// out). The option is read after the job, when an override of it has been
+// restored, so only the server's own setting counts, as in A1111.
+func (s *Server) encodeImage(format string, w, h int, seed int64, params string) []byte {
+	switch strings.ToLower(format) {
+	case "webp":
+		tint := uint8(seed * 37)
+		return SolidWebP(w, h, color.NRGBA{R: 0x80, G: 0x40, B: tint, A: 0xff})
+	case "jpg", "jpeg":
+		var buf bytes.Buffer
+		img := image.NewRGBA(image.Rect(0, 0, w, h))
+		if err := jpeg.Encode(&buf, img, nil); err != nil {
+			panic(err) // writing to memory: cannot fail
+		}
+		return buf.Bytes()
+	}
+	return makePNG(w, h, seed, s.opts.NoisyImages, params)
+}
+
 func repeat(s string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -375,7 +448,7 @@ func repeat(s string, n int) []string {
 }
 
 // infotext writes A1111's generation parameters text, as stored in the PNG.
-func infotext(p plan, seed int64, extra map[string]any) string {
+func infotext(p plan, seed int64, extra map[string]any, version string) string {
 	var b strings.Builder
 	b.WriteString(p.req.Prompt)
 	if p.req.NegativePrompt != "" {
@@ -390,6 +463,6 @@ func infotext(p plan, seed int64, extra map[string]any) string {
 	if h, ok := extra["Lora hashes"].(string); ok {
 		fmt.Fprintf(&b, ", Lora hashes: %q", h)
 	}
-	b.WriteString(", Version: v1.10.1")
+	b.WriteString(", Version: " + version)
 	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,16 +22,21 @@ func main() {
 	step := flag.Duration("step", 50*time.Millisecond, "time per sampling step")
 	loras := flag.Int("loras", 0, "serve a generated catalog of this many LoRAs (0: the 8-entry sample)")
 	auth := flag.String("auth", "", "require HTTP Basic auth, user:pass (like --api-auth)")
-	flavor := flag.String("flavor", "a1111", "error shapes: a1111, forge or sdnext")
+	flavor := flag.String("flavor", "a1111", "which server to play: a1111, forge or sdnext (error shapes, samplers, LoRA and checkpoint naming)")
 	noisy := flag.Bool("noisy", false, "photo-like PNGs (about 1.3 MB at 1024x1024)")
-	old := flag.Bool("old", false, "act as A1111 before 1.9 (no /schedulers)")
+	old := flag.Bool("old", false, "act as A1111 before 1.9 (no /schedulers, unknown samplers are a 404)")
 	switchTime := flag.Duration("switch", 2*time.Second, "time to load a checkpoint whose weights are not in memory")
-	noWebUI := flag.Bool("nowebui", false, "act as A1111 started with --nowebui (no /internal/ping)")
+	noWebUI := flag.Bool("nowebui", false, "act as A1111 started with --nowebui (no /internal/ping, /internal/progress)")
+	unhashed := flag.String("unhashed", "", "comma-separated checkpoints not hashed yet (e.g. sdxl/animagine-xl-3.1.safetensors): listed without [hash]")
+	idle := flag.Duration("idle", 0, "close idle keep-alive connections after this long (0: 5s, 30s with -nowebui)")
 	flag.Parse()
 
 	opts := a1111test.Options{
 		Addr: *addr, StepTime: *step, APIAuth: *auth, NoisyImages: *noisy,
-		OldServer: *old, ModelSwitchTime: *switchTime, NoWebUI: *noWebUI,
+		OldServer: *old, ModelSwitchTime: *switchTime, NoWebUI: *noWebUI, IdleTimeout: *idle,
+	}
+	if *unhashed != "" {
+		opts.Unhashed = strings.Split(*unhashed, ",")
 	}
 	switch *flavor {
 	case "a1111":
