@@ -30,18 +30,21 @@ type LoRAMeta struct {
 // Txt2ImgRequest is the body of POST /sdapi/v1/txt2img. Zero values are
 // omitted so that A1111's own defaults apply.
 type Txt2ImgRequest struct {
-	Prompt           string         `json:"prompt"`
-	NegativePrompt   string         `json:"negative_prompt,omitempty"`
-	Seed             int64          `json:"seed"` // -1 for random
-	SamplerName      string         `json:"sampler_name,omitempty"`
-	Scheduler        string         `json:"scheduler,omitempty"`
-	BatchSize        int            `json:"batch_size,omitempty"`
-	NIter            int            `json:"n_iter,omitempty"`
-	Steps            int            `json:"steps,omitempty"`
-	CFGScale         float64        `json:"cfg_scale,omitempty"`
-	Width            int            `json:"width,omitempty"`
-	Height           int            `json:"height,omitempty"`
-	OverrideSettings map[string]any `json:"override_settings,omitempty"`
+	Prompt         string  `json:"prompt"`
+	NegativePrompt string  `json:"negative_prompt,omitempty"`
+	Seed           int64   `json:"seed"` // -1 for random
+	SamplerName    string  `json:"sampler_name,omitempty"`
+	Scheduler      string  `json:"scheduler,omitempty"`
+	BatchSize      int     `json:"batch_size,omitempty"`
+	NIter          int     `json:"n_iter,omitempty"`
+	Steps          int     `json:"steps,omitempty"`
+	CFGScale       float64 `json:"cfg_scale,omitempty"`
+	// DistilledCFGScale is Flux's distilled guidance on Forge (its default
+	// 3.5); other servers ignore the field.
+	DistilledCFGScale float64        `json:"distilled_cfg_scale,omitempty"`
+	Width             int            `json:"width,omitempty"`
+	Height            int            `json:"height,omitempty"`
+	OverrideSettings  map[string]any `json:"override_settings,omitempty"`
 	// ForceTaskID files the job under this id in the server's task queue
 	// (A1111 1.8+, Forge), so that POST /internal/progress can say whether
 	// it waits, runs or is done. Generate sets a fresh one when it is

@@ -197,7 +197,9 @@ func a1111Fix(err error) string {
 		}
 		return start
 	case ae.Kind == a1111.KindNoAPI:
-		return "add --api to A1111's COMMANDLINE_ARGS (webui-user.sh or webui-user.bat) and restart it"
+		// A 404 on a route every A1111 with --api has: either the API is
+		// off, or A1111_URL reaches something that is not A1111.
+		return "add --api to A1111's COMMANDLINE_ARGS (webui-user.sh or webui-user.bat) and restart it; if it already has --api, A1111_URL points at something else: check its host, port and path (A1111's address without /sdapi/v1)"
 	case ae.Kind == a1111.KindAuth:
 		return "put the --api-auth user:password into A1111_URL as http://user:password@host:port"
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -114,7 +116,16 @@ func TestCheckSaysWhatIsWrong(t *testing.T) {
 		spoil func(e *checkEnv)
 		want  []string // each must appear in the output
 	}{
-		{"A1111 without --api", func(e *checkEnv) { e.sd.SetMode(a1111test.ModeNoAPI) }, []string{"--api", "COMMANDLINE_ARGS"}},
+		{"A1111 without --api", func(e *checkEnv) { e.sd.SetMode(a1111test.ModeNoAPI) }, []string{"--api", "COMMANDLINE_ARGS", "A1111_URL"}},
+		{"A1111_URL at something else", func(e *checkEnv) {
+			// Any 404 on /sdapi/v1/sd-models, plain text as Forge or another
+			// web server sends it: the API is off or it is not A1111.
+			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "Not Found", http.StatusNotFound)
+			}))
+			t.Cleanup(other.Close)
+			e.cfg.A1111URLs = []string{other.URL}
+		}, []string{"without --api", "--api", "COMMANDLINE_ARGS", "A1111_URL"}},
 		{"A1111 down", func(e *checkEnv) { e.sd.SetMode(a1111test.ModeDown) }, []string{"not answering", "A1111_URL"}},
 		{"A1111 password wrong", func(e *checkEnv) {
 			e.cfg.A1111URLs = []string{e.sd.URLWithAuth("bot", password+"x")}

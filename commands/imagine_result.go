@@ -21,7 +21,7 @@ const maxRequestBytes = 25<<20 - 256<<10
 // postResult replaces the job's message with its images and their settings.
 func (im *imagineCmd) postResult(x *job) {
 	x.mu.Lock()
-	res, took := x.result, x.took
+	res, took, backend := x.result, x.took, x.backend
 	x.mu.Unlock()
 	// Kept before the button appears, so that it works at once and after a
 	// restart; without it the button says the result is too old.
@@ -59,8 +59,41 @@ func (im *imagineCmd) postResult(x *job) {
 	if len(notes) > 0 {
 		content += " (" + strings.Join(notes, "; ") + ")"
 	}
+	if len(files) > 0 {
+		missing := x.req.NotLoaded(res.Info)
+		if len(missing) > 0 {
+			x.c.Log.Warn("LoRAs sent did not load", "job", x.id, "backend", backend, "loras", missing)
+			if backend >= 0 {
+				im.deps.Servers.RescanLoRAs(backend)
+			}
+		}
+		content += resultNotes(x.req.Warnings, missing)
+	}
 	im.deliver(x, bot.Message{Content: content, Embeds: []*discordgo.MessageEmbed{e}, Files: files,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{savePresetButton(x.id)}}}})
+}
+
+// resultNotes are the lines the result's content adds after its first:
+// the plan's warnings (a LoRA of another family than the checkpoint's),
+// then, when the server did not apply some LoRAs sent, one sentence naming
+// them. "" when there is nothing to say.
+func resultNotes(warnings, notLoaded []string) string {
+	var b strings.Builder
+	for _, w := range warnings {
+		b.WriteString("\n⚠️ " + w)
+	}
+	if len(notLoaded) > 0 {
+		list := make([]string, len(notLoaded))
+		for i, n := range notLoaded {
+			list[i] = "`" + strings.ReplaceAll(n, "`", "'") + "`"
+		}
+		what, them := "the LoRA "+list[0], "it"
+		if len(list) > 1 {
+			what, them = "the LoRAs "+strings.Join(list[:len(list)-1], ", ")+" and "+list[len(list)-1], "them"
+		}
+		b.WriteString("\n⚠️ The image server did not apply " + what + ": its record of the LoRAs it loaded for these images leaves " + them + " out.")
+	}
+	return b.String()
 }
 
 // showImages puts the result's files in the message. Normally the first

@@ -85,7 +85,7 @@ func presetOptions(r *imagine.Request, servers *imagine.Servers) gen.Options {
 			o.Prompt = strings.TrimSpace(o.Prompt + " " + a.Tag)
 		}
 	}
-	if r.Sampler != "" {
+	if r.Sampler != "" && !r.SamplerIsDefault { // a family default is not the user's choice
 		o.Sampler = samplerSpelling(servers, r.Sampler, r.Scheduler)
 	}
 	return o

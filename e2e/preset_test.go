@@ -193,7 +193,7 @@ func TestPresetSaveShowAndApply(t *testing.T) {
 		t.Errorf("prompt with the preset:\n got %q\nwant %q", r.Prompt, want)
 	}
 	if r.NegativePrompt != "blurry, lowres" || r.Steps != 28 || r.CFGScale != 6.5 || r.Width != 512 || r.Height != 768 ||
-		r.SamplerName != "DPM++ 2M" || r.Scheduler != "karras" || checkpointOf(r) != a1111test.ModelSD15 {
+		r.SamplerName != "DPM++ 2M" || r.Scheduler != "Karras" || checkpointOf(r) != a1111test.ModelSD15 {
 		t.Errorf("settings of the preset not sent: %+v", r)
 	}
 

@@ -71,7 +71,7 @@ func (s Size) check() error {
 // models draw badly far from the resolution they were trained at.
 func SizesFor(f lora.Family) []Size {
 	switch f {
-	case lora.FamilySDXL:
+	case lora.FamilySDXL, lora.FamilyFlux, lora.FamilySD3:
 		return []Size{{1024, 1024}, {832, 1216}, {1216, 832}, {896, 1152}, {1152, 896}, {768, 1344}, {1344, 768}, {640, 1536}, {1536, 640}}
 	case lora.FamilySD2:
 		return []Size{{768, 768}, {640, 896}, {896, 640}, {576, 1024}, {1024, 576}, {512, 512}}
@@ -80,12 +80,58 @@ func SizesFor(f lora.Family) []Size {
 	}
 }
 
+// FamilyDefaults are what a job of a model family uses when no layer (the
+// command, a preset, the server's settings) says otherwise.
+type FamilyDefaults struct {
+	Size Size
+	CFG  float64
+	// DistilledCFG is Flux's distilled guidance (Forge's
+	// distilled_cfg_scale); 0 for families that have none, and then it is
+	// not sent.
+	DistilledCFG float64
+	// Sampler and Scheduler are the sampler's name and the scheduler's
+	// label (what A1111 1.9+ expects in "scheduler") the family is best
+	// run with, if the server lists them.
+	Sampler, Scheduler string
+}
+
+// Family defaults beyond DefaultCFG.
+const (
+	FluxCFG          = 1.0 // Flux dev is guidance-distilled: real CFG stays off
+	FluxDistilledCFG = 3.5 // Forge's default distilled_cfg_scale
+	SD3CFG           = 4.5
+)
+
+// DefaultsFor are family f's defaults: SD1 and SD2 (and unknown) at their
+// native size with CFG 7 and DPM++ 2M Karras, SDXL (Pony, Illustrious
+// included) the same at 1024², Flux at 1024² with CFG 1, distilled CFG 3.5
+// and Euler with the Simple schedule (as Forge runs it), SD3 at 1024² with
+// CFG 4.5 and DPM++ 2M with SGM Uniform.
+func DefaultsFor(f lora.Family) FamilyDefaults {
+	d := FamilyDefaults{Size: SizesFor(f)[0], CFG: DefaultCFG, Sampler: "DPM++ 2M", Scheduler: "Karras"}
+	switch f {
+	case lora.FamilyFlux:
+		d.CFG, d.DistilledCFG, d.Sampler, d.Scheduler = FluxCFG, FluxDistilledCFG, "Euler", "Simple"
+	case lora.FamilySD3:
+		d.CFG, d.Sampler, d.Scheduler = SD3CFG, "DPM++ 2M", "SGM Uniform"
+	}
+	return d
+}
+
 // CheckpointFamily guesses a checkpoint's family from its title, the only
-// thing A1111's /sd-models tells. Unknown when nothing hints at it.
+// thing A1111's /sd-models tells. Flux and SD3 are looked for first (their
+// names often carry "xl"-free version numbers that SD1's tests would
+// catch), then SDXL and its derivatives (Pony, Illustrious, NoobAI), SD2,
+// SD1. Unknown when nothing hints at it.
 func CheckpointFamily(title string) lora.Family {
 	t := strings.ToLower(title)
 	switch {
-	case strings.Contains(t, "xl") || strings.Contains(t, "pony") || strings.Contains(t, "illustrious"):
+	case strings.Contains(t, "flux"):
+		return lora.FamilyFlux
+	case strings.Contains(t, "sd3") || strings.Contains(t, "sd_3") || strings.Contains(t, "sd-3") ||
+		strings.Contains(t, "stable-diffusion-3") || strings.Contains(t, "stablediffusion3") || strings.Contains(t, "stable_diffusion_3"):
+		return lora.FamilySD3
+	case strings.Contains(t, "xl") || CheckpointVariant(title) != "":
 		return lora.FamilySDXL
 	case strings.Contains(t, "v2-") || strings.Contains(t, "sd2") || strings.Contains(t, "768-v"):
 		return lora.FamilySD2
@@ -95,21 +141,38 @@ func CheckpointFamily(title string) lora.Family {
 	return lora.FamilyUnknown
 }
 
+// CheckpointVariant names the SDXL derivative a checkpoint's title hints at
+// ("Pony", "Illustrious", "NoobAI"), "" for none. They share SDXL's family:
+// SDXL LoRAs load on them, if not always to the same effect.
+func CheckpointVariant(title string) string {
+	t := strings.ToLower(title)
+	switch {
+	case strings.Contains(t, "pony"):
+		return "Pony"
+	case strings.Contains(t, "illustrious"):
+		return "Illustrious"
+	case strings.Contains(t, "noobai"):
+		return "NoobAI"
+	}
+	return ""
+}
+
 // WithDefaults fills what no layer set: the bot's defaults, with the size
-// native to family.
+// and CFG of family (DefaultsFor). The sampler is left to the planner, which
+// knows what the servers list.
 func (o Options) WithDefaults(family lora.Family) Options {
+	d := DefaultsFor(family)
 	if o.Steps == 0 {
 		o.Steps = DefaultSteps
 	}
 	if o.CFG == 0 {
-		o.CFG = DefaultCFG
+		o.CFG = d.CFG
 	}
 	if o.Count == 0 {
 		o.Count = DefaultCount
 	}
 	if o.Width == 0 || o.Height == 0 {
-		s := SizesFor(family)[0]
-		o.Width, o.Height = s.Width, s.Height
+		o.Width, o.Height = d.Size.Width, d.Size.Height
 	}
 	return o
 }

@@ -85,9 +85,57 @@ func TestCheckpointFamily(t *testing.T) {
 		"v2-1_768-ema-pruned.safetensors":                  lora.FamilySD2,
 		"ponyDiffusionV6XL_v6StartWithThisOne.safetensors": lora.FamilySDXL,
 		"dreamshaper_8.safetensors":                        lora.FamilyUnknown,
+		"flux1-dev-fp8.safetensors [abc123]":               lora.FamilyFlux,
+		"Flux/fluxUnchained_v10.safetensors":               lora.FamilyFlux,
+		"sd3_medium_incl_clips.safetensors":                lora.FamilySD3,
+		"sd3.5_large.safetensors":                          lora.FamilySD3,
+		"illustrious/waiNSFWIllustrious_v110.safetensors":  lora.FamilySDXL,
+		"noobaiEpsilonPred_v11.safetensors":                lora.FamilySDXL,
+		"animagine-xl-3.1.safetensors":                     lora.FamilySDXL,
 	} {
 		if got := CheckpointFamily(title); got != want {
 			t.Errorf("CheckpointFamily(%q) = %v, want %v", title, got, want)
 		}
+	}
+}
+
+func TestCheckpointVariant(t *testing.T) {
+	for title, want := range map[string]string{
+		"ponyDiffusionV6XL.safetensors": "Pony", "waiIllustrious_v11.safetensors": "Illustrious",
+		"noobaiXL.safetensors": "NoobAI", "sd_xl_base_1.0.safetensors": "",
+	} {
+		if got := CheckpointVariant(title); got != want {
+			t.Errorf("CheckpointVariant(%q) = %q, want %q", title, got, want)
+		}
+	}
+}
+
+func TestFamilyDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		f                  lora.Family
+		side               int
+		cfg, distilled     float64
+		sampler, scheduler string
+	}{
+		{lora.FamilySD1, 512, DefaultCFG, 0, "DPM++ 2M", "Karras"},
+		{lora.FamilyUnknown, 512, DefaultCFG, 0, "DPM++ 2M", "Karras"},
+		{lora.FamilySDXL, 1024, DefaultCFG, 0, "DPM++ 2M", "Karras"},
+		{lora.FamilyFlux, 1024, 1, 3.5, "Euler", "Simple"},
+		{lora.FamilySD3, 1024, 4.5, 0, "DPM++ 2M", "SGM Uniform"},
+	} {
+		d := DefaultsFor(tc.f)
+		if d.Size.Width != tc.side || d.Size.Height != tc.side || d.CFG != tc.cfg || d.DistilledCFG != tc.distilled || d.Sampler != tc.sampler || d.Scheduler != tc.scheduler {
+			t.Errorf("%v: defaults %+v", tc.f, d)
+		}
+		o := (Options{}).WithDefaults(tc.f)
+		if o.Width != tc.side || o.CFG != tc.cfg {
+			t.Errorf("%v: WithDefaults gave %dx%d CFG %g", tc.f, o.Width, o.Height, o.CFG)
+		}
+		if err := o.Validate(); err != nil {
+			t.Errorf("%v: defaults do not validate: %v", tc.f, err)
+		}
+	}
+	if o := (Options{CFG: 5}).WithDefaults(lora.FamilyFlux); o.CFG != 5 {
+		t.Errorf("a CFG set by a layer must stay, got %g", o.CFG)
 	}
 }

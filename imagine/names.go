@@ -119,8 +119,11 @@ func stem(key string) string {
 
 // ResolveSampler finds the sampler (and scheduler) a user meant. On A1111
 // 1.9+ "DPM++ 2M Karras" is sampler "DPM++ 2M" with scheduler "Karras"; older
-// servers know the joined name. Unknown names are refused, because A1111
-// silently falls back to Euler.
+// servers know the joined name. The scheduler is returned as its label
+// ("Karras"), what A1111's txt2img expects (its name, "karras", is corrected
+// with a console warning), or its name where the server gives no label
+// (SD.Next). Unknown names are refused, because A1111 silently falls back
+// to Euler.
 func (s *Servers) ResolveSampler(v string) (sampler, scheduler string, err error) {
 	samplers := s.Samplers()
 	q := strings.ToLower(strings.TrimSpace(v))
@@ -146,7 +149,7 @@ func (s *Servers) ResolveSampler(v string) (sampler, scheduler string, err error
 			head := strings.TrimSuffix(q, suffix)
 			for _, sm := range samplers {
 				if strings.ToLower(sm.Name) == head {
-					return sm.Name, sc.Name, nil
+					return sm.Name, schedulerLabel(sc), nil
 				}
 			}
 		}
@@ -159,6 +162,54 @@ func (s *Servers) ResolveSampler(v string) (sampler, scheduler string, err error
 		names[i] = sm.Name
 	}
 	return "", "", &gen.InputError{Msg: notFound("sampler", v, lora.Closest(v, names, 5))}
+}
+
+// schedulerLabel is what a txt2img's scheduler field takes for sc.
+func schedulerLabel(sc a1111.Scheduler) string {
+	if sc.Label != "" {
+		return sc.Label
+	}
+	return sc.Name
+}
+
+// DefaultSampler is the sampler and scheduler a job of family f runs with
+// when no layer names one: the family's (gen.DefaultsFor: DPM++ 2M with
+// Karras for SD1/SDXL, Euler with Simple for Flux) when every server lists
+// it, on a server without schedulers (before A1111 1.9) as the joined name
+// ("DPM++ 2M Karras"); else the first sampler listed. The scheduler is a
+// label, "" when the servers list none of the family's (the server then
+// picks its own, "Automatic"). Both are "" while the servers' lists are not
+// loaded: the job then runs on the server's default, Euler on A1111.
+func (s *Servers) DefaultSampler(f lora.Family) (sampler, scheduler string) {
+	samplers := s.Samplers()
+	if len(samplers) == 0 {
+		return "", ""
+	}
+	d := gen.DefaultsFor(f)
+	find := func(name string) (string, bool) {
+		for _, sm := range samplers {
+			if strings.EqualFold(sm.Name, name) {
+				return sm.Name, true
+			}
+		}
+		return "", false
+	}
+	schedulers := s.Schedulers()
+	if len(schedulers) == 0 {
+		if name, ok := find(d.Sampler + " " + d.Scheduler); ok {
+			return name, ""
+		}
+	}
+	name, ok := find(d.Sampler)
+	if !ok {
+		return samplers[0].Name, ""
+	}
+	for _, sc := range schedulers {
+		if strings.EqualFold(sc.Label, d.Scheduler) || strings.EqualFold(sc.Name, d.Scheduler) {
+			return name, schedulerLabel(sc)
+		}
+	}
+	return name, ""
 }
 
 func notFound(what, v string, closest []string) string {

@@ -3,6 +3,7 @@ package imagine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"lorabot/a1111"
@@ -21,9 +22,29 @@ type Request struct {
 	Options      gen.Options // every layer merged, defaults filled; Prompt is the user's own
 	Prompt       prompt.Result
 	Checkpoint   a1111.Model // zero: the server's current model
-	Sampler      string      // "" : the server's default
-	Scheduler    string
+	// Sampler and Scheduler are what the job runs with: a layer's, else
+	// the family's default the servers list (Servers.DefaultSampler).
+	// Sampler is "" only when the servers' lists were not loaded;
+	// Scheduler is a label ("Karras"), "" for the server's automatic one.
+	Sampler   string
+	Scheduler string
+	// SamplerIsDefault: no layer named the sampler; Plan picked it for the
+	// family.
+	SamplerIsDefault bool `json:",omitempty"`
+	// DistilledCFG is Flux's distilled guidance (Forge's
+	// distilled_cfg_scale), 0 for other families.
+	DistilledCFG float64     `json:",omitempty"`
 	Family       lora.Family // of the checkpoint, else of the LoRAs, else of the current model
+	// Negative is the job's own negative prompt as checked (its LoRA tags
+	// resolved and canonical; see prompt.BuildNegative). "" for a request
+	// planned before it existed: Options.Negative is sent then.
+	NegativeText  string           `json:",omitempty"`
+	NegativeLoRAs []prompt.Applied `json:",omitempty"`
+	// Warnings are sentences for the user about what the job will do that
+	// they may not expect (a LoRA made for another family than the
+	// checkpoint's), shown with the queued message and the result. The job
+	// runs anyway.
+	Warnings []string `json:",omitempty"`
 	// Backends are the servers that have every LoRA of the request, as
 	// queue.Job.Backends takes them (bit i: backend i; 0: any).
 	Backends uint64
@@ -39,7 +60,26 @@ type Request struct {
 
 // Negative is the negative prompt sent: the job's own, then the server's
 // default.
-func (r *Request) Negative() string { return prompt.Join(r.Options.Negative, r.ServerNegative) }
+func (r *Request) Negative() string {
+	own := r.Options.Negative
+	if r.NegativeText != "" {
+		own = r.NegativeText
+	}
+	return prompt.Join(own, r.ServerNegative)
+}
+
+// LoRANames are the names of the LoRAs the job's tags send, in order,
+// without duplicates: what a1111.Info.NotLoaded compares with what the
+// server says it loaded.
+func (r *Request) LoRANames() []string {
+	var out []string
+	for _, a := range r.Prompt.LoRAs {
+		if !slices.Contains(out, a.LoRA.Name) {
+			out = append(out, a.LoRA.Name)
+		}
+	}
+	return out
+}
 
 // Txt2Img is the A1111 request for r.
 func (r *Request) Txt2Img() a1111.Txt2ImgRequest {
@@ -48,17 +88,18 @@ func (r *Request) Txt2Img() a1111.Txt2ImgRequest {
 		seed = *r.Options.Seed
 	}
 	req := a1111.Txt2ImgRequest{
-		Prompt:         r.Prompt.Text,
-		NegativePrompt: r.Negative(),
-		Seed:           seed,
-		SamplerName:    r.Sampler,
-		Scheduler:      r.Scheduler,
-		BatchSize:      r.Options.Count,
-		NIter:          1,
-		Steps:          r.Options.Steps,
-		CFGScale:       r.Options.CFG,
-		Width:          r.Options.Width,
-		Height:         r.Options.Height,
+		Prompt:            r.Prompt.Text,
+		NegativePrompt:    r.Negative(),
+		Seed:              seed,
+		SamplerName:       r.Sampler,
+		Scheduler:         r.Scheduler,
+		BatchSize:         r.Options.Count,
+		NIter:             1,
+		Steps:             r.Options.Steps,
+		CFGScale:          r.Options.CFG,
+		DistilledCFGScale: r.DistilledCFG,
+		Width:             r.Options.Width,
+		Height:            r.Options.Height,
 	}
 	if r.Checkpoint.Title != "" {
 		req.OverrideSettings = map[string]any{"sd_model_checkpoint": r.Checkpoint.Title}
@@ -205,6 +246,9 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Sc
 		return nil, err
 	}
 	r.Prompt = built
+	if r.NegativeText, err = prompt.BuildNegative(res, merged.Negative); err != nil {
+		return nil, err
+	}
 	if r.Spoiler, err = ContentPolicy(scope.Policy(), scope.ageRestricted(), contentOf(set, in, built)); err != nil {
 		return nil, err
 	}
@@ -224,6 +268,21 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Sc
 	if r.Family == lora.FamilyUnknown && r.Checkpoint.Title == "" {
 		r.Family = p.Servers.CurrentFamily()
 	}
+	model, modelIs := gen.CheckpointFamily(r.Checkpoint.Title), "the checkpoint is"
+	if r.Checkpoint.Title == "" {
+		model, modelIs = p.Servers.CurrentFamily(), "the image server's current checkpoint is"
+	}
+	if model == lora.FamilyUnknown {
+		model, modelIs = r.Family, "the job's other LoRAs are"
+	}
+	r.Warnings = familyWarnings(model, modelIs, built.LoRAs)
+	if r.Sampler == "" {
+		r.Sampler, r.Scheduler = p.Servers.DefaultSampler(r.Family)
+		r.SamplerIsDefault = r.Sampler != ""
+	}
+	if r.Family == lora.FamilyFlux {
+		r.DistilledCFG = gen.DefaultsFor(r.Family).DistilledCFG
+	}
 	r.Options = r.Options.WithDefaults(r.Family)
 	if r.Options, err = applyBounds(set.Bounds, cmd, r.Options); err != nil {
 		return nil, err
@@ -234,6 +293,26 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Sc
 	// Under every policy: it is how a server keeps its results to its taste.
 	r.ServerNegative = prompt.NewPhrases(r.Options.Negative, set.DefaultNegative)
 	return r, nil
+}
+
+// familyWarnings are the sentences for LoRAs made for another family than
+// f, the model's (as modelIs says: "the checkpoint is"): A1111 loads them
+// anyway (a mismatch mostly does nothing or spoils the image), so the job
+// runs, but the user is told. SDXL's derivatives (Pony, Illustrious) are
+// SDXL's family and draw no warning.
+func familyWarnings(f lora.Family, modelIs string, loras []prompt.Applied) []string {
+	if f == lora.FamilyUnknown {
+		return nil
+	}
+	var out []string
+	for _, a := range loras {
+		lf := a.LoRA.Family
+		if lf == lora.FamilyUnknown || lf == f {
+			continue
+		}
+		out = append(out, fmt.Sprintf("The LoRA %s is made for %s, but %s %s: it may do nothing or spoil the image.", a.LoRA.Name, lf, modelIs, f))
+	}
+	return out
 }
 
 // contentOf is what the content policy looks at in a built job: banned
@@ -279,4 +358,17 @@ func backendsFor(loras []prompt.Applied) (uint64, error) {
 		}
 	}
 	return mask, nil
+}
+
+// NotLoaded names the job's LoRAs that, by the server's record in info
+// (a1111.Info.NotLoaded), were not applied; nil when every one was, when
+// the job sent none, or when info carries no record at all (no
+// extra_generation_params: an answer that could not be parsed, or a
+// server that writes none), since silence proves nothing.
+func (r *Request) NotLoaded(info a1111.Info) []string {
+	names := r.LoRANames()
+	if len(names) == 0 || info.ExtraGenerationParams == nil {
+		return nil
+	}
+	return info.NotLoaded(names)
 }

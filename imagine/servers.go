@@ -37,6 +37,56 @@ type Servers struct {
 
 	mu   sync.RWMutex
 	last []serverLists // per backend; the last good answer
+
+	rescanMu sync.Mutex
+	rescans  map[int]time.Time // per backend: when RescanLoRAs last asked it
+	now      func() time.Time  // tests: a clock; nil: time.Now
+}
+
+// LoRARescanEvery is how often RescanLoRAs asks one backend at most, and
+// LoRARescanTimeout how long one rescan may take.
+const (
+	LoRARescanEvery   = time.Minute
+	LoRARescanTimeout = 30 * time.Second
+)
+
+// RescanLoRAs asks backend i to rescan its LoRA folders (refresh-loras),
+// in the background within LoRARescanTimeout, and at most once per
+// LoRARescanEvery per backend: after a job where a LoRA sent did not load,
+// so that a file added since the server's start is found by the next job.
+// It reports whether a rescan was started; a failure is logged. The
+// returned channel is closed when the rescan is over (nil when none was
+// started), for tests.
+func (s *Servers) RescanLoRAs(i int) (started bool, done <-chan struct{}) {
+	if i < 0 || i >= len(s.clients) {
+		return false, nil
+	}
+	now := time.Now
+	if s.now != nil {
+		now = s.now
+	}
+	t := now()
+	s.rescanMu.Lock()
+	if last, ok := s.rescans[i]; ok && t.Sub(last) < LoRARescanEvery {
+		s.rescanMu.Unlock()
+		return false, nil
+	}
+	if s.rescans == nil {
+		s.rescans = map[int]time.Time{}
+	}
+	s.rescans[i] = t
+	s.rescanMu.Unlock()
+	c := s.clients[i]
+	ch := make(chan struct{})
+	go func() {
+		defer close(ch)
+		ctx, cancel := context.WithTimeout(context.Background(), LoRARescanTimeout)
+		defer cancel()
+		if err := c.RefreshLoRAs(ctx); err != nil {
+			s.log.Warn("could not ask the image server to rescan its LoRAs", "backend", c.Addr(), "err", err)
+		}
+	}()
+	return true, ch
 }
 
 // DefaultRefreshTimeout is Servers.RefreshTimeout's default: a healthy

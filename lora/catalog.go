@@ -61,13 +61,13 @@ type Catalog struct {
 	buildMu sync.Mutex               // serialises rebuilds
 	cache   map[string]cachedSidecar // by sidecar path; guarded by buildMu
 
-	mu        sync.Mutex          // guards the fields below and index swaps
-	lists     [][]item            // per source: its last good list
-	version   uint64              // counts installs into lists
-	built     uint64              // the version the index was built from
-	merged    []item              // union of lists, by name
-	sidecars  map[string]sidecar  // by LoRA name
-	changed   chan struct{}       // closed at the next swap
+	mu       sync.Mutex         // guards the fields below and index swaps
+	lists    [][]item           // per source: its last good list
+	version  uint64             // counts installs into lists
+	built    uint64             // the version the index was built from
+	merged   []item             // union of lists, by name
+	sidecars map[string]sidecar // by LoRA name
+	changed  chan struct{}      // closed at the next swap
 
 	idx atomic.Pointer[Index]
 }

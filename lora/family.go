@@ -7,11 +7,16 @@ import (
 )
 
 // FamilyOf derives the base-model family from a LoRA's training metadata:
-//   - ss_base_model_version: sd_v1… → SD1, sd_v2… → SD2, sdxl_… → SDXL;
+//   - ss_base_model_version: sd_v1… → SD1, sd_v2… → SD2, sdxl_… → SDXL,
+//     flux… → Flux, sd3… → SD3;
 //   - else ss_v2 "True" → SD2;
 //   - else modelspec.architecture: stable-diffusion-xl-… → SDXL,
-//     stable-diffusion-v1… → SD1, stable-diffusion-v2… → SD2;
+//     stable-diffusion-v1… → SD1, stable-diffusion-v2… → SD2,
+//     stable-diffusion-v3… → SD3, flux-1-… → Flux;
 //   - else unknown.
+//
+// Pony and Illustrious LoRAs are SDXL's (kohya writes sdxl_base_v1-0 and
+// stable-diffusion-xl-v1-base for them): they load on any SDXL checkpoint.
 //
 // ss_v2 "False" says nothing: kohya writes it for SDXL and other models too.
 func FamilyOf(m a1111.LoRAMeta) Family {
@@ -23,6 +28,10 @@ func FamilyOf(m a1111.LoRAMeta) Family {
 		return FamilySD1
 	case strings.HasPrefix(v, "sd_v2"):
 		return FamilySD2
+	case strings.HasPrefix(v, "flux"):
+		return FamilyFlux
+	case strings.HasPrefix(v, "sd3"), strings.HasPrefix(v, "sd_v3"):
+		return FamilySD3
 	}
 	if strings.EqualFold(strings.TrimSpace(m.V2), "true") {
 		return FamilySD2
@@ -35,6 +44,10 @@ func FamilyOf(m a1111.LoRAMeta) Family {
 		return FamilySD1
 	case strings.HasPrefix(a, "stable-diffusion-v2"):
 		return FamilySD2
+	case strings.HasPrefix(a, "stable-diffusion-v3"):
+		return FamilySD3
+	case strings.HasPrefix(a, "flux-1"), strings.HasPrefix(a, "flux.1"), strings.HasPrefix(a, "flux1"):
+		return FamilyFlux
 	}
 	return FamilyUnknown
 }
@@ -47,8 +60,12 @@ func ParseFamily(s string) Family {
 		return FamilySD1
 	case "SD2":
 		return FamilySD2
-	case "SDXL":
+	case "SDXL", "PONY", "ILLUSTRIOUS":
 		return FamilySDXL
+	case "FLUX", "FLUX1", "FLUX.1":
+		return FamilyFlux
+	case "SD3", "SD3.5":
+		return FamilySD3
 	}
 	return FamilyUnknown
 }

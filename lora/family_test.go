@@ -21,8 +21,13 @@ func TestFamilyOf(t *testing.T) {
 		{a1111.LoRAMeta{Architecture: "stable-diffusion-xl-v1-base/lora"}, FamilySDXL},
 		{a1111.LoRAMeta{Architecture: "stable-diffusion-v1/lora"}, FamilySD1},
 		{a1111.LoRAMeta{Architecture: "stable-diffusion-v2-768-v/lora"}, FamilySD2},
-		{a1111.LoRAMeta{Architecture: "flux-1-dev/lora"}, FamilyUnknown},
-		{a1111.LoRAMeta{BaseModelVersion: "flux1", V2: "False"}, FamilyUnknown},
+		{a1111.LoRAMeta{Architecture: "flux-1-dev/lora"}, FamilyFlux},
+		{a1111.LoRAMeta{Architecture: "flux-1-schnell/lora"}, FamilyFlux},
+		{a1111.LoRAMeta{BaseModelVersion: "flux1", V2: "False"}, FamilyFlux},
+		{a1111.LoRAMeta{Architecture: "stable-diffusion-v3-medium/lora"}, FamilySD3},
+		{a1111.LoRAMeta{Architecture: "stable-diffusion-v3.5-large/lora"}, FamilySD3},
+		{a1111.LoRAMeta{BaseModelVersion: "sd3"}, FamilySD3},
+		{a1111.LoRAMeta{Architecture: "some-new-model/lora"}, FamilyUnknown},
 		// The base model version wins over a contradicting architecture.
 		{a1111.LoRAMeta{BaseModelVersion: "sd_v1", Architecture: "stable-diffusion-xl-v1-base/lora"}, FamilySD1},
 		{a1111.LoRAMeta{}, FamilyUnknown},
@@ -48,7 +53,7 @@ func TestSampleFamilies(t *testing.T) {
 }
 
 func TestParseFamily(t *testing.T) {
-	for in, want := range map[string]Family{"SD1": FamilySD1, "sd2": FamilySD2, " SDXL ": FamilySDXL, "Unknown": FamilyUnknown, "": FamilyUnknown} {
+	for in, want := range map[string]Family{"SD1": FamilySD1, "sd2": FamilySD2, " SDXL ": FamilySDXL, "Flux": FamilyFlux, "SD3": FamilySD3, "Unknown": FamilyUnknown, "": FamilyUnknown} {
 		if got := ParseFamily(in); got != want {
 			t.Errorf("ParseFamily(%q) = %v, want %v", in, got, want)
 		}

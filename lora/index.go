@@ -21,16 +21,16 @@ type Index struct {
 	entries     []entry     // sorted by lower-cased name, then name
 	keys        []searchKey // by entry: entry i's are keys[keyStart[i]:keyStart[i+1]]
 	keyStart    []uint32
-	loraMasks   []uint64           // per entry: the union of its keys' masks
-	loraRanks   []uint64           // per entry: the low bits of its rank (see rankOf)
-	loraFams    []Family           // per entry: its family
-	arena       string             // every key's folded text, end to end, so a scan reads memory in order
-	aliases     map[string][]int32 // exact alias → entries, only aliases differing from the name
-	foldAliases map[string][]int32 // lower-cased alias → entries, idem
-	values      map[string]int32   // shortened autocomplete values → entry
-	first       [4][]int32         // per family: its first ChoiceLimit entries in order
-	firstNot    [4][]int32         // per family: the first ChoiceLimit entries of other families
-	firstAll    []int32            // the first ChoiceLimit entries
+	loraMasks   []uint64             // per entry: the union of its keys' masks
+	loraRanks   []uint64             // per entry: the low bits of its rank (see rankOf)
+	loraFams    []Family             // per entry: its family
+	arena       string               // every key's folded text, end to end, so a scan reads memory in order
+	aliases     map[string][]int32   // exact alias → entries, only aliases differing from the name
+	foldAliases map[string][]int32   // lower-cased alias → entries, idem
+	values      map[string]int32     // shortened autocomplete values → entry
+	first       [familyCount][]int32 // per family: its first ChoiceLimit entries in order
+	firstNot    [familyCount][]int32 // per family: the first ChoiceLimit entries of other families
+	firstAll    []int32              // the first ChoiceLimit entries
 }
 
 type entry struct {
@@ -78,7 +78,7 @@ func newIndex(loras []LoRA, log *slog.Logger) *Index {
 		if l.Alias == "" {
 			l.Alias = l.Name
 		}
-		if l.Family > FamilySDXL {
+		if l.Family >= familyCount {
 			l.Family = FamilyUnknown
 		}
 		ix.entries = append(ix.entries, entry{LoRA: l, lower: strings.ToLower(l.Name)})

@@ -23,7 +23,11 @@ const (
 	FamilyUnknown Family = iota
 	FamilySD1
 	FamilySD2
-	FamilySDXL
+	FamilySDXL // SDXL and its derivatives: Pony, Illustrious, NoobAI
+	FamilyFlux // Flux.1 (dev, schnell)
+	FamilySD3  // Stable Diffusion 3 / 3.5
+
+	familyCount // the number of families, FamilyUnknown included
 )
 
 func (f Family) String() string {
@@ -34,6 +38,10 @@ func (f Family) String() string {
 		return "SD2"
 	case FamilySDXL:
 		return "SDXL"
+	case FamilyFlux:
+		return "Flux"
+	case FamilySD3:
+		return "SD3"
 	}
 	return "unknown"
 }

@@ -97,7 +97,7 @@ func (ix *Index) Suggest(query string, n int) []string {
 
 func (ix *Index) firstChoices(prefer Family, limit int) []Choice {
 	lists := [2][]int32{ix.firstAll}
-	if prefer != FamilyUnknown && prefer <= FamilySDXL {
+	if prefer != FamilyUnknown && prefer < familyCount {
 		lists = [2][]int32{ix.first[prefer], ix.firstNot[prefer]}
 	}
 	out := make([]Choice, 0, min(limit, len(ix.entries)))

@@ -1,6 +1,7 @@
 package prompt
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -242,4 +243,41 @@ func applied(e entry) (Applied, error) {
 	}
 	tag += ">"
 	return Applied{LoRA: e.lora, Weight: te, Tag: tag}, nil
+}
+
+// BuildNegative checks a negative prompt and returns the text to send.
+// A1111 and Forge parse <lora:…> tags (extra networks) in the prompt only:
+// one in the negative prompt is not applied but read as words. So every
+// tag is refused, with a sentence that says so (a <lora:…> or <lyco:…> tag
+// after its name was checked against the catalog, so that a typo is named
+// as such), and stray tag syntax is neutralised, as in the prompt: nothing
+// reaches the server as a tag unchecked.
+func BuildNegative(r lora.Resolver, negative string) (string, error) {
+	s := strings.ToValidUTF8(negative, "\uFFFD")
+	t, ok := nextTag(s, 0)
+	if !ok {
+		text := neutralise(trimPart(s))
+		if n := utf8.RuneCountInString(text); n > MaxPromptRunes {
+			return "", errorf("The negative prompt is %d characters long; the limit is %d.", n, MaxPromptRunes)
+		}
+		return text, nil
+	}
+	full := t.text(s)
+	kind := strings.ToLower(t.kind)
+	if kind != "lora" && kind != "lyco" {
+		return "", errorf("The tag %s in the negative prompt is not supported; tags cannot be typed there (and <lora:NAME:WEIGHT> tags only in the prompt).", quote(full))
+	}
+	a, err := parseLoRATag(full, t.args)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Msg = "In the negative prompt: " + e.Msg
+		}
+		return "", err
+	}
+	l, err := r.Resolve(a.name)
+	if err != nil {
+		return "", notFound(a.name, "in the tag "+quote(full)+" of the negative prompt", err)
+	}
+	return "", errorf("The LoRA tag %s cannot go in the negative prompt: the image server applies LoRAs only in the prompt and would read it as words. Remove it, or put %s in the prompt.", quote(full), l.Name)
 }
