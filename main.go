@@ -65,6 +65,7 @@ func main() {
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go exitOnSecondSignal(ctx, log)
 
 	if cmd == "check" {
 		if err := app.Check(ctx, cfg, os.Stdout); err != nil {
@@ -77,4 +78,18 @@ func main() {
 		log.Error("lorabot stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// exitOnSecondSignal ends the process at once on a second SIGINT or
+// SIGTERM after the first began the shutdown: an operator who presses
+// Ctrl-C again does not want to wait. Jobs keep their records, so the next
+// start runs them; bbolt's file survives an exit without Close.
+func exitOnSecondSignal(first context.Context, log *slog.Logger) {
+	<-first.Done()
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	log.Info("stopping; send the signal again to exit at once")
+	sig := <-again
+	log.Warn("second signal: exiting now; unfinished jobs run at the next start", "signal", sig.String())
+	os.Exit(1)
 }

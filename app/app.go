@@ -61,8 +61,9 @@ const (
 // empty that guild's set when it registers elsewhere.
 const keyCommandsGuild = "discord/commands-guild"
 
-// DefaultTimings are production's.
-var DefaultTimings = Timings{CatalogEvery: 5 * time.Minute, ProgressEvery: time.Second, EditEvery: time.Second, StopWithin: 8 * time.Second}
+// DefaultTimings are production's. StopWithin and closeWithin together stay
+// within the 10 s a service manager gives between SIGTERM and SIGKILL.
+var DefaultTimings = Timings{CatalogEvery: 5 * time.Minute, ProgressEvery: time.Second, EditEvery: time.Second, StopWithin: 6 * time.Second}
 
 // Run starts the bot and serves until ctx ends, then stops taking jobs,
 // tells users whose jobs were cut off, and closes everything. ready, when
@@ -125,8 +126,8 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 		log.Warn("no LoRA list from any image server yet; will keep trying")
 	}
 	pruneJobs(db, log)
-	// Every file-less interaction edit shares one rate-limit bucket in
-	// discordgo: space them out globally, not only per job.
+	// Progress edits are spaced per job and, with the pace, across jobs:
+	// a steady trickle of requests rather than bursts into Discord's limits.
 	edits := throttle.New(t.EditEvery, throttle.WithPace(t.EditEvery/5))
 	defer edits.Close()
 
@@ -191,10 +192,20 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 		}
 	}()
 
-	<-ctx.Done()
+	var failed error
+	select {
+	case <-ctx.Done():
+	case failed = <-b.Failed():
+		// No reconnection can help (the token was reset): stop as for a
+		// signal, so users hear their jobs wait for the next start.
+	}
 	log.Info("stopping: no new jobs; cutting off the queue")
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), t.StopWithin)
 	defer cancelStop()
+	// From here every Discord request, and any waiting for a rate limit or
+	// in flight, ends with the budget: the notices go out concurrently
+	// (one limit per interaction) and none can hold the shutdown up.
+	b.Stopping(stopCtx)
 	cut, qerr := sched.Shutdown(stopCtx)
 	if len(cut) > 0 {
 		log.Info("jobs cut off by shutdown", "count", len(cut))
@@ -206,12 +217,23 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	}
 	stopBG()
 	bgDone.Wait()
-	if err := b.Close(stopCtx); err != nil {
+	// A budget of its own: the jobs' may be spent, and closing the gateway
+	// takes discordgo a second.
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), closeWithin)
+	defer cancelClose()
+	if err := b.Close(closeCtx); err != nil {
 		log.Warn("discord session did not close cleanly", "err", err)
 	}
 	log.Info("stopped")
+	if failed != nil {
+		return fmt.Errorf("the Discord session ended: %w", failed)
+	}
 	return nil
 }
+
+// closeWithin bounds closing the Discord session after the jobs' StopWithin:
+// together they keep a shutdown within 10 s.
+const closeWithin = 1500 * time.Millisecond
 
 // Clients makes one A1111 client per A1111_URL.
 func Clients(cfg config.Config, log *slog.Logger) ([]*a1111.Client, error) {

@@ -40,6 +40,9 @@ type Options struct {
 	// behind; the app keeps it for the next start's PreviousGuild. It is
 	// not called while a clean-up failed, so the next start tries again.
 	Registered func(guildID string)
+	// Limiter rate-limits the interaction routes; nil makes one on the
+	// wall clock (tests give one on a fake clock).
+	Limiter *Limiter
 }
 
 // Bot is a connected discordgo session serving a Router.
@@ -47,9 +50,17 @@ type Bot struct {
 	opts    Options
 	log     *slog.Logger
 	s       *discordgo.Session
+	rq      *requester
+	clock   *DiscordClock
 	ready   chan *discordgo.Ready
 	appID   string
-	removeH func()
+	removeH []func()
+
+	lost      chan struct{} // the gateway connection ended: reconnect
+	closing   chan struct{} // Close began
+	closeOnce sync.Once
+	failOnce  sync.Once
+	failed    chan error // the session cannot go on (the token was refused)
 }
 
 // New prepares a bot; nothing connects until Open.
@@ -66,15 +77,40 @@ func New(o Options) (*Bot, error) {
 		return nil, fmt.Errorf("discord session: %w", err)
 	}
 	s.Identify.Intents = discordgo.IntentsNone // slash commands need no intent
-	s.Client = &http.Client{Timeout: 60 * time.Second}
-	s.ShouldReconnectOnError = true
+	clock := &DiscordClock{}
+	s.Client = &http.Client{Timeout: 60 * time.Second, Transport: &tap{base: http.DefaultTransport, clock: clock}}
+	// The bot reconnects itself (supervise): discordgo's own loop never
+	// gives up, not even on a token Discord refuses, and cannot be stopped.
+	s.ShouldReconnectOnError = false
 	s.StateEnabled = false
-	return &Bot{opts: o, log: o.Logger, s: s, ready: make(chan *discordgo.Ready, 1)}, nil
+	if o.Limiter == nil {
+		o.Limiter = NewLimiter(nil)
+	}
+	return &Bot{opts: o, log: o.Logger, s: s, clock: clock, rq: newRequester(s, o.Limiter, clock, o.Logger),
+		ready: make(chan *discordgo.Ready, 1), lost: make(chan struct{}, 1), closing: make(chan struct{}),
+		failed: make(chan error, 1)}, nil
 }
 
 // Session is the underlying discordgo session, for code that posts outside
 // an interaction (results after the token expired).
 func (b *Bot) Session() *discordgo.Session { return b.s }
+
+// Limiter is the rate limiter of the interaction routes; its Len is the
+// memory they hold.
+func (b *Bot) Limiter() *Limiter { return b.rq.lim }
+
+// DiscordClock is the bot's estimate of Discord's clock.
+func (b *Bot) DiscordClock() *DiscordClock { return b.clock }
+
+// Failed delivers, once, why the session cannot go on: Discord refused the
+// token (it was reset, say) or a setting, while running. The app then
+// stops, since no reconnection can help.
+func (b *Bot) Failed() <-chan error { return b.failed }
+
+// Stopping bounds every Discord request of the bot by ctx from now on,
+// those waiting for a rate limit or in flight included: shutdown gives
+// ctx its remaining budget, so that no request can hold it up.
+func (b *Bot) Stopping(ctx context.Context) { b.rq.stop(ctx) }
 
 // AppID is the application's ID, known once Open returned.
 func (b *Bot) AppID() string { return b.appID }
@@ -90,7 +126,7 @@ func (b *Bot) Open(ctx context.Context) error {
 		default:
 		}
 	})
-	b.removeH = b.s.AddHandler(b.onEvent)
+	b.removeH = append(b.removeH, b.s.AddHandler(b.onEvent), b.s.AddHandler(b.onDisconnect))
 	if err := b.s.Open(); err != nil {
 		return fmt.Errorf("connect to the Discord gateway: %w", explain(err))
 	}
@@ -123,7 +159,10 @@ func (b *Bot) Open(ctx context.Context) error {
 		}
 		return fmt.Errorf("register %d commands %s: %w", len(defs), where, explain(err))
 	}
-	b.log.Info("connected to Discord", "user", userName(r.User), "app", b.appID, "guild", b.opts.GuildID, "commands", len(defs))
+	off, within := b.clock.Offset()
+	b.log.Info("connected to Discord", "user", userName(r.User), "app", b.appID, "guild", b.opts.GuildID, "commands", len(defs),
+		"clock_offset", off.Round(time.Millisecond), "clock_uncertainty", within.Round(time.Millisecond))
+	go b.supervise()
 	if err := b.clearUnused(); err != nil {
 		// The commands work; users may see some twice until the next start.
 		b.log.Warn("could not remove the commands an earlier run registered elsewhere; the next start tries again", "err", err)
@@ -181,21 +220,119 @@ func isGone(err error) bool {
 }
 
 // Close stops taking interactions, waits (until ctx ends) for the handlers
-// that run now, and disconnects.
+// that run now, and disconnects, giving up on a disconnection that takes
+// longer than ctx allows (discordgo sleeps a second in it, and writes its
+// close frame without a deadline).
 func (b *Bot) Close(ctx context.Context) error {
-	if b.removeH != nil {
-		b.removeH()
+	b.closeOnce.Do(func() { close(b.closing) })
+	for _, remove := range b.removeH {
+		remove()
 	}
 	werr := b.opts.Router.Wait(ctx)
 	// discordgo's heartbeat goroutine can outlive Close: when its ticker
 	// and the closed listening channel are ready together it may pick the
-	// ticker, write on the closed socket and start a reconnect loop that
-	// never ends. With reconnection off, that goroutine just returns.
-	b.s.Lock()
-	b.s.ShouldReconnectOnError = false
-	b.s.Unlock()
-	cerr := b.s.Close()
+	// ticker, write on the closed socket and call for a reconnection.
+	// discordgo's own reconnection is off, and supervise has stopped.
+	closed := make(chan error, 1)
+	go func() { closed <- b.s.Close() }()
+	var cerr error
+	select {
+	case cerr = <-closed:
+	case <-ctx.Done():
+		cerr = fmt.Errorf("close the gateway connection: %w", ctx.Err())
+	}
 	return errors.Join(werr, cerr)
+}
+
+// onDisconnect hears discordgo close the gateway connection, on an error
+// or when Discord asked it to reconnect.
+func (b *Bot) onDisconnect(_ *discordgo.Session, _ *discordgo.Disconnect) {
+	select {
+	case b.lost <- struct{}{}:
+	default:
+	}
+}
+
+// supervise reconnects the gateway each time it is lost, until Close. It
+// replaces discordgo's reconnection, which retries for ever whatever
+// Discord says.
+func (b *Bot) supervise() {
+	for {
+		select {
+		case <-b.closing:
+			return
+		case <-b.lost:
+		}
+		if err := b.reconnect(); err != nil {
+			b.failOnce.Do(func() { b.failed <- err })
+			b.log.Error("the Discord session cannot go on", "err", err)
+			return
+		}
+	}
+}
+
+// reconnectMax caps the wait between reconnection attempts.
+const reconnectMax = 2 * time.Minute
+
+// reconnect opens the gateway again (discordgo resumes the session when
+// it can), backing off from 1 s to reconnectMax. It returns an error only
+// for what no retry can mend: Discord refusing the token (gateway close
+// 4004, or 401 on REST, which a reset token gives) or a setting (4010–4014).
+func (b *Bot) reconnect() error {
+	wait := time.Second
+	for {
+		select {
+		case <-b.closing:
+			return nil
+		default:
+		}
+		if err := b.tokenRefused(); err != nil {
+			return err
+		}
+		err := b.s.Open()
+		if err == nil || errors.Is(err, discordgo.ErrWSAlreadyOpen) {
+			b.log.Info("reconnected to the Discord gateway")
+			return nil
+		}
+		if fatal := gatewayFatal(err); fatal != nil {
+			return fatal
+		}
+		b.log.Warn("could not reconnect to the Discord gateway; trying again", "in", wait, "err", scrub(err))
+		select {
+		case <-b.closing:
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, reconnectMax)
+	}
+}
+
+// tokenRefused asks Discord who the bot is: a 401 means the token is no
+// longer good, which the gateway would only say by closing again (4004),
+// after a resume it accepted for a moment.
+func (b *Bot) tokenRefused() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := b.s.User("@me", discordgo.WithContext(ctx))
+	var rerr *discordgo.RESTError
+	if errors.As(err, &rerr) && rerr.Response != nil && rerr.Response.StatusCode == http.StatusUnauthorized {
+		return fmt.Errorf("Discord no longer accepts the token (401; the gateway closes with 4004): it was reset or revoked; put the new one in DISCORD_TOKEN: %w", err)
+	}
+	return nil
+}
+
+// gatewayFatal returns an explained error for the gateway close codes
+// after which Discord says not to reconnect.
+func gatewayFatal(err error) error {
+	var cerr *websocket.CloseError
+	if !errors.As(err, &cerr) {
+		return nil
+	}
+	switch cerr.Code {
+	case 4004, 4010, 4011, 4012, 4013, 4014:
+		return explain(err)
+	}
+	return nil
 }
 
 // interactionExtras are fields discordgo's Interaction drops.
@@ -214,7 +351,9 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 	if !ok || ic.Interaction == nil {
 		return
 	}
-	c := &Ctx{Session: s, I: ic.Interaction, Log: b.log, AttachmentLimit: DefaultAttachmentLimit, received: time.Now(), tokenLife: b.opts.TokenLifetime}
+	now := time.Now()
+	c := &Ctx{Session: s, I: ic.Interaction, Log: b.log, AttachmentLimit: DefaultAttachmentLimit, rq: b.rq,
+		received: now, created: b.createdOf(ic.ID, now), tokenLife: b.opts.TokenLifetime}
 	var x interactionExtras
 	if err := json.Unmarshal(e.RawData, &x); err == nil {
 		if x.AttachmentSizeLimit > 0 {
@@ -223,6 +362,16 @@ func (b *Bot) onEvent(s *discordgo.Session, e *discordgo.Event) {
 		c.ChannelNSFW = x.Channel != nil && x.Channel.NSFW
 	}
 	b.opts.Router.Dispatch(c)
+}
+
+// createdOf is when Discord made the interaction id, on this machine's
+// clock; fallback when id is no snowflake.
+func (b *Bot) createdOf(id string, fallback time.Time) time.Time {
+	t, ok := SnowflakeTime(id)
+	if !ok {
+		return fallback
+	}
+	return b.clock.Local(t)
 }
 
 func userName(u *discordgo.User) string {

@@ -28,19 +28,26 @@ const (
 type Args struct {
 	Sub      string // subcommand name, "" when none
 	opts     map[string]*discordgo.ApplicationCommandInteractionDataOption
+	order    []*discordgo.ApplicationCommandInteractionDataOption // as sent
 	resolved *discordgo.ApplicationCommandInteractionDataResolved
 }
 
-// Args returns the options of a slash command or autocomplete.
+// Args returns the options of a slash command or autocomplete. An
+// interaction whose data discordgo could not decode (it still dispatches
+// it, with no data) has none; null entries in an option list are skipped.
 func (c *Ctx) Args() Args {
 	o := Args{opts: map[string]*discordgo.ApplicationCommandInteractionDataOption{}}
 	if c.I.Type != discordgo.InteractionApplicationCommand && c.I.Type != discordgo.InteractionApplicationCommandAutocomplete {
 		return o
 	}
-	data := c.I.ApplicationCommandData()
+	// Not ApplicationCommandData(): it panics when the data is missing.
+	data, ok := c.I.Data.(discordgo.ApplicationCommandInteractionData)
+	if !ok {
+		return o
+	}
 	o.resolved = data.Resolved
 	list := data.Options
-	for len(list) == 1 && (list[0].Type == discordgo.ApplicationCommandOptionSubCommand || list[0].Type == discordgo.ApplicationCommandOptionSubCommandGroup) {
+	for len(list) == 1 && list[0] != nil && (list[0].Type == discordgo.ApplicationCommandOptionSubCommand || list[0].Type == discordgo.ApplicationCommandOptionSubCommandGroup) {
 		if o.Sub != "" {
 			o.Sub += " "
 		}
@@ -48,7 +55,11 @@ func (c *Ctx) Args() Args {
 		list = list[0].Options
 	}
 	for _, op := range list {
+		if op == nil {
+			continue
+		}
 		o.opts[op.Name] = op
+		o.order = append(o.order, op)
 	}
 	return o
 }
@@ -63,8 +74,13 @@ func (o Args) String(name string) (string, bool) {
 	return s, ok
 }
 
+// maxInt is the largest integer option Discord takes (2^53), past which a
+// float64 no longer holds every integer.
+const maxInt = 1 << 53
+
 // Int is an integer option. Discord sends integers as JSON numbers, which
-// decode as float64.
+// decode as float64; ok is false for a fraction or a number beyond
+// Discord's ±2^53, which no client sends and int64 could not always hold.
 func (o Args) Int(name string) (int64, bool) {
 	op := o.opts[name]
 	if op == nil {
@@ -72,11 +88,14 @@ func (o Args) Int(name string) (int64, bool) {
 	}
 	switch v := op.Value.(type) {
 	case float64:
+		if v != math.Trunc(v) || v < -maxInt || v > maxInt {
+			return 0, false
+		}
 		return int64(v), true
 	case string:
 		// Autocomplete sends what is typed so far, as text.
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		return n, err == nil
+		return n, err == nil && n >= -maxInt && n <= maxInt
 	}
 	return 0, false
 }
@@ -127,9 +146,11 @@ func (o Args) Channel(name string) (id string, ch *discordgo.Channel, ok bool) {
 	return id, ch, true
 }
 
-// Focused is the option being typed in an autocomplete, and its text so far.
+// Focused is the option being typed in an autocomplete, and its text so
+// far. Discord marks one; should a payload mark several, the first sent
+// wins, so that the answer does not depend on map order.
 func (o Args) Focused() (name, value string) {
-	for _, op := range o.opts {
+	for _, op := range o.order {
 		if op.Focused {
 			s, _ := op.Value.(string)
 			if s == "" && op.Value != nil {

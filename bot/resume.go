@@ -15,8 +15,11 @@ type Answered struct {
 	Token              string
 	GuildID, ChannelID string
 	UserID             string
-	Received           time.Time
-	AttachmentLimit    int64
+	// Received is when the token's clock started (the interaction's
+	// creation, on this machine's clock); Resume prefers the time in
+	// InteractionID, read with the clock offset known then.
+	Received        time.Time
+	AttachmentLimit int64
 }
 
 // Answered returns what Resume needs to rebuild c later.
@@ -24,13 +27,13 @@ func (c *Ctx) Answered() Answered {
 	return Answered{
 		AppID: c.I.AppID, InteractionID: c.I.ID, Token: c.I.Token,
 		GuildID: c.I.GuildID, ChannelID: c.I.ChannelID, UserID: c.UserID(),
-		Received: c.received, AttachmentLimit: c.AttachmentLimit,
+		Received: c.Created(), AttachmentLimit: c.AttachmentLimit,
 	}
 }
 
 // Resume rebuilds the Ctx of an interaction this bot (or its previous run)
-// already answered. Its token's clock runs from a.Received, so TokenValid
-// tells whether the original message can still be edited.
+// already answered. Its token's clock runs from the interaction's creation,
+// so TokenValid tells whether the original message can still be edited.
 func (b *Bot) Resume(a Answered) *Ctx {
 	limit := a.AttachmentLimit
 	if limit <= 0 {
@@ -44,7 +47,9 @@ func (b *Bot) Resume(a Answered) *Ctx {
 		},
 		Log:             b.log,
 		AttachmentLimit: limit,
+		rq:              b.rq,
 		received:        a.Received,
+		created:         b.createdOf(a.InteractionID, a.Received),
 		tokenLife:       b.opts.TokenLifetime,
 		state:           stateReplied,
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -75,6 +76,13 @@ type Router struct {
 	// shorten it along with the fake Discord's deadline). Set it before
 	// serving.
 	WatchdogDelay time.Duration
+	// ResponseWindow is how long after its creation Discord takes an
+	// interaction's first answer (ResponseWindow; tests shorten it along
+	// with the fake Discord's deadline). One that arrives older is not
+	// answered: the answer could only fail, and count against the bot.
+	ResponseWindow time.Duration
+
+	tooOld, late atomic.Int64
 
 	log        *slog.Logger
 	commands   map[string]*Command
@@ -94,7 +102,29 @@ func NewRouter(log *slog.Logger) *Router {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Router{WatchdogDelay: DefaultWatchdogDelay, log: log, commands: map[string]*Command{}, components: map[string]Handler{}, modals: map[string]Handler{}}
+	return &Router{WatchdogDelay: DefaultWatchdogDelay, ResponseWindow: ResponseWindow, log: log, commands: map[string]*Command{}, components: map[string]Handler{}, modals: map[string]Handler{}}
+}
+
+// RouterStats counts the interactions the bot could not answer in time.
+type RouterStats struct {
+	// TooOld arrived past their response window (gateway lag, a replay
+	// after a resume) and were left unanswered.
+	TooOld int64
+	// Late got their first answer after the window, by the bot's reckoning
+	// of Discord's clock.
+	Late int64
+}
+
+// Stats returns the counts so far.
+func (r *Router) Stats() RouterStats {
+	return RouterStats{TooOld: r.tooOld.Load(), Late: r.late.Load()}
+}
+
+func (r *Router) window() time.Duration {
+	if r.ResponseWindow > 0 {
+		return r.ResponseWindow
+	}
+	return ResponseWindow
 }
 
 // Command adds a slash command.
@@ -169,6 +199,13 @@ func (r *Router) Dispatch(c *Ctx) {
 	kind, name, run := r.route(c)
 	log := r.log.With("kind", kind, "name", name, "user", c.UserID(), "interaction", c.I.ID)
 	c.Log = log
+	if age := c.received.Sub(c.Created()); kind != "unknown" && age >= r.window() {
+		// Discord has given up on it: any answer would get 404 and count
+		// as an invalid request. The user saw "did not respond".
+		r.tooOld.Add(1)
+		log.Warn("interaction arrived too old to answer; left unanswered", "age", age.Round(time.Millisecond), "window", r.window())
+		return
+	}
 	if kind != "unknown" {
 		for i := len(r.middleware) - 1; i >= 0; i-- {
 			m, next := r.middleware[i], run
@@ -188,8 +225,15 @@ func (r *Router) Dispatch(c *Ctx) {
 
 	first := c.firstAnswer()
 	attrs := []any{"took", time.Since(c.received).Round(time.Microsecond)}
+	if lag := c.received.Sub(c.Created()); lag >= 100*time.Millisecond {
+		attrs = append(attrs, "arrived_after", lag.Round(time.Millisecond))
+	}
 	if !first.IsZero() {
 		attrs = append(attrs, "first_answer", first.Sub(c.received).Round(time.Microsecond))
+		if age := first.Sub(c.Created()); age > r.window() {
+			r.late.Add(1)
+			log.Warn("interaction answered after Discord's window", "age", age.Round(time.Millisecond), "window", r.window())
+		}
 	}
 	if err == nil {
 		log.Info("interaction", attrs...)
@@ -212,7 +256,10 @@ func (r *Router) Dispatch(c *Ctx) {
 func (r *Router) route(c *Ctx) (kind, name string, run func() error) {
 	switch c.I.Type {
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
-		name = c.I.ApplicationCommandData().Name
+		// Type assertions, not discordgo's accessors, which panic on an
+		// interaction without data; routing runs outside the recovery.
+		data, _ := c.I.Data.(discordgo.ApplicationCommandInteractionData)
+		name = data.Name
 		cmd := r.commands[name]
 		if c.I.Type == discordgo.InteractionApplicationCommandAutocomplete {
 			kind = "autocomplete"
@@ -229,15 +276,15 @@ func (r *Router) route(c *Ctx) (kind, name string, run func() error) {
 		}
 		return kind, name, func() error { return cmd.Handle(c) }
 	case discordgo.InteractionMessageComponent:
-		id := c.I.MessageComponentData().CustomID
-		prefix, arg, _ := strings.Cut(id, ":")
+		data, _ := c.I.Data.(discordgo.MessageComponentInteractionData)
+		prefix, arg, _ := strings.Cut(data.CustomID, ":")
 		if h := r.components[prefix]; h != nil {
 			return "button", prefix, func() error { return h(c, arg) }
 		}
 		return "button", prefix, func() error { return Failf("This button no longer works.") }
 	case discordgo.InteractionModalSubmit:
-		id := c.I.ModalSubmitData().CustomID
-		prefix, arg, _ := strings.Cut(id, ":")
+		data, _ := c.I.Data.(discordgo.ModalSubmitInteractionData)
+		prefix, arg, _ := strings.Cut(data.CustomID, ":")
 		if h := r.modals[prefix]; h != nil {
 			return "modal", prefix, func() error { return h(c, arg) }
 		}
@@ -257,14 +304,15 @@ func (r *Router) recovered(c *Ctx, run func() error) (err error) {
 }
 
 // watchdog answers for a slow handler just before Discord's 3 seconds run
-// out: an empty autocomplete, or a defer that the handler's later Reply turns
-// into an edit.
+// out (counted from the interaction's creation, not its arrival): an empty
+// autocomplete, or a defer that the handler's later Reply turns into an
+// edit.
 func (r *Router) watchdog(c *Ctx, kind string, stop <-chan struct{}) {
 	delay := r.WatchdogDelay
 	if delay <= 0 {
 		delay = DefaultWatchdogDelay
 	}
-	left := delay - time.Since(c.received)
+	left := delay - c.Age()
 	t := time.NewTimer(max(left, 0))
 	defer t.Stop()
 	select {

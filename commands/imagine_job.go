@@ -44,8 +44,10 @@ type job struct {
 	backend  int // while running; -1 otherwise
 	started  time.Time
 	progress a1111.Progress
-	result   *a1111.Txt2ImgResult
-	took     time.Duration
+	// progressAt is when progress was read.
+	progressAt time.Time
+	result     *a1111.Txt2ImgResult
+	took       time.Duration
 	// movedFrom is the server that failed the job last (it then waits
 	// for or runs on another); -1 when none did.
 	movedFrom int
@@ -56,7 +58,54 @@ type job struct {
 	// rec is the job's durable record, written once per change of state.
 	rec jobs.Record
 
+	// msg edits the job's message once c's token has run out: a button
+	// press on that message brings a token of its own, good for 15 more
+	// minutes (adopt). nil: c does.
+	msg *bot.Ctx
+	// frozen: the message's token is about to run out and the message
+	// says so (tokenEnding); progress edits stop until a press adopts a
+	// fresh one.
+	frozen bool
+	// ended: done has begun; the job adopts no handle any more.
+	ended bool
+	// delivered is closed when done has delivered the outcome; onMessage
+	// then says whether it reached the job's message (else the channel).
+	delivered chan struct{}
+	onMessage bool
+	// watched is the handle whose expiry tokenEnding waits for;
+	// stopWatch stops that wait.
+	watched   *bot.Ctx
+	stopWatch func() bool
+
 	cutOff sync.Once // the "cut off by a restart" message, sent once
+}
+
+// handleLocked is what edits the job's message now. x.mu is held.
+func (x *job) handleLocked() *bot.Ctx {
+	if x.msg != nil {
+		return x.msg
+	}
+	return x.c
+}
+
+// live finds the jobs of an imagineCmd that are queued or running, for
+// the Cancel button: a press on a message whose token has run out is the
+// chance to bring the message up to date.
+var live sync.Map // liveKey → *job
+
+type liveKey struct {
+	im *imagineCmd
+	id string
+}
+
+func (im *imagineCmd) track(x *job)  { live.Store(liveKey{im, x.id}, x) }
+func (im *imagineCmd) forget(x *job) { live.CompareAndDelete(liveKey{im, x.id}, x) }
+
+func (im *imagineCmd) lookup(id string) *job {
+	if v, ok := live.Load(liveKey{im, id}); ok {
+		return v.(*job)
+	}
+	return nil
 }
 
 // enqueue submits the request within the server's bounds (its cooldown and
@@ -81,6 +130,7 @@ func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request, b guild.Bounds) 
 	x.rec = jobs.Record{ID: id, User: req.User, State: jobs.Queued, Request: *req, Reply: replyOf(c), Created: now, Updated: now}
 	rec := x.rec
 	x.mu.Unlock()
+	im.track(x)
 	// Written before the reply, so that no callback (they all wait for
 	// posted) can write a later state first.
 	if err := im.deps.Jobs.PutJob(rec); err != nil {
@@ -111,12 +161,16 @@ func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request, b guild.Bounds) 
 		// change's edit was skipped for want of a message.
 		im.pushEdit(x)
 	}
+	im.watchToken(x)
 	return nil
 }
 
 // queueJob is the scheduler's view of x: who owns it, where it may run,
 // the checkpoint it loads, and the callbacks that follow it.
 func (im *imagineCmd) queueJob(x *job) *queue.Job {
+	if x.id != "" {
+		im.track(x) // resumed: its ID is known before Submit
+	}
 	return &queue.Job{
 		User:       x.req.User,
 		Group:      x.c.GuildID(),
@@ -179,15 +233,89 @@ func (im *imagineCmd) pushEdit(x *job) {
 	im.deps.Edits.Set(x.id, func(ctx context.Context) {
 		x.mu.Lock()
 		m := im.render(x)
+		h, frozen := x.handleLocked(), x.frozen
 		x.mu.Unlock()
-		if !x.c.TokenValid() {
+		if frozen || !h.TokenValid() {
 			return
 		}
 		// A dropped progress edit is fine; waiting out a rate limit is not.
-		if _, err := x.c.Edit(m, discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx)); err != nil {
-			x.c.Log.Debug("progress edit skipped", "err", err)
+		if _, err := h.Edit(m, discordgo.WithRetryOnRatelimit(false), discordgo.WithContext(ctx)); err != nil {
+			x.c.Log.Debug("progress edit skipped", "job", x.id, "err", err)
 		}
 	})
+	im.watchToken(x)
+}
+
+// watchToken arranges, once per handle of the job's message, that the
+// message says so before the handle's token runs out: else it would stay
+// at an old place in line or percentage, with a Cancel button that looks
+// live, while the job goes on and its outcome is posted in the channel.
+func (im *imagineCmd) watchToken(x *job) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	h := x.handleLocked()
+	if x.ended || x.unposted || x.watched == h {
+		return
+	}
+	if x.stopWatch != nil {
+		x.stopWatch()
+	}
+	x.watched = h
+	// Before TokenValid turns false by as much again: the notice is the
+	// request that margin is kept for.
+	until := h.TokenValidUntil()
+	at := until.Add(-h.TokenExpires().Sub(until))
+	x.stopWatch = time.AfterFunc(time.Until(at), func() { im.tokenEnding(x, h) }).Stop
+}
+
+// tokenEnding edits the job's message one last time before h's token runs
+// out: where the job was, that the message stops following it, and that
+// the outcome will be posted in the channel. It goes through the edit
+// coalescer and ends the job's progress edits there, so that none can land
+// after it, and done's Drop waits for it.
+func (im *imagineCmd) tokenEnding(x *job, h *bot.Ctx) {
+	x.mu.Lock()
+	if x.ended || x.frozen || x.handleLocked() != h {
+		x.mu.Unlock()
+		return
+	}
+	x.frozen = true
+	x.mu.Unlock()
+	if !time.Now().Before(h.TokenExpires()) {
+		return // a job resumed after its token: nothing can edit the message
+	}
+	im.deps.Edits.Set(x.id, func(ctx context.Context) {
+		x.mu.Lock()
+		m := im.renderExpiring(x)
+		still := !x.ended && x.handleLocked() == h
+		x.mu.Unlock()
+		if !still {
+			return
+		}
+		ctx, cancel := context.WithDeadline(ctx, h.TokenExpires())
+		defer cancel()
+		if _, err := h.Edit(m, discordgo.WithContext(ctx)); err != nil {
+			x.c.Log.Warn("could not say on the job's message that it stops updating", "job", x.id, "err", err)
+		}
+	})
+	im.deps.Edits.Flush(x.id)
+}
+
+// adopt makes c, a press on the job's message, the handle that edits the
+// message from now on: its token is fresh. It reports false once the job
+// has ended.
+func (im *imagineCmd) adopt(x *job, c *bot.Ctx) bool {
+	x.mu.Lock()
+	if x.ended {
+		x.mu.Unlock()
+		return false
+	}
+	x.msg, x.frozen = c, false
+	x.version++
+	x.mu.Unlock()
+	im.deps.Edits.Reset(x.id) // tokenEnding's Flush ended the key
+	im.watchToken(x)
+	return true
 }
 
 func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
@@ -212,32 +340,62 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	}()
 	defer func() { <-written }()
 	im.pushEdit(x)
-	// Shutdown waits only so long for A1111 to stop (a frozen A1111 does not
-	// answer /interrupt): tell the user at once, while Discord can still be
-	// reached. Should the images come after all, they replace the notice.
-	stopNotice := context.AfterFunc(ctx, func() {
-		if errors.Is(context.Cause(ctx), queue.ErrShutdown) {
+	// The generation stops when the job's context ends (its owner's Cancel,
+	// shutdown), except that at shutdown a job its server says is about to
+	// finish may: its result is posted and its record done, rather than
+	// run again from the start at the next start.
+	genCtx, stopGen := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stopGen(nil)
+	var (
+		fmu       sync.Mutex
+		finishing *time.Timer
+	)
+	unwatch := context.AfterFunc(ctx, func() {
+		cause := context.Cause(ctx)
+		if errors.Is(cause, queue.ErrShutdown) {
+			if left, ok := im.nearlyDone(x); ok {
+				x.c.Log.Info("shutdown: letting a job that is about to finish finish", "job", x.id, "left", left.Round(time.Millisecond))
+				fmu.Lock()
+				finishing = time.AfterFunc(left+finishGrace, func() {
+					im.tellCutOff(x)
+					stopGen(cause)
+				})
+				fmu.Unlock()
+				return
+			}
+			// Shutdown waits only so long for A1111 to stop (a frozen A1111
+			// does not answer /interrupt): tell the user at once, while
+			// Discord can still be reached. Should the images come after
+			// all, they replace the notice.
 			im.tellCutOff(x)
 		}
+		stopGen(cause)
 	})
-	defer stopNotice()
+	defer func() {
+		unwatch()
+		fmu.Lock()
+		if finishing != nil {
+			finishing.Stop()
+		}
+		fmu.Unlock()
+	}()
 	// Each server names the same checkpoint file by its own title.
 	req := x.req.Txt2ImgOn(func(key string) (string, bool) { return im.deps.Servers.TitleOn(backend, key) })
-	res, err := client.Generate(ctx, req, im.deps.ProgressEvery, func(p a1111.Progress) {
+	res, err := client.Generate(genCtx, req, im.deps.ProgressEvery, func(p a1111.Progress) {
 		x.mu.Lock()
-		x.progress = p
+		x.progress, x.progressAt = p, time.Now()
 		x.version++
 		x.mu.Unlock()
 		im.pushEdit(x)
 	})
-	if ctx.Err() == nil {
+	if genCtx.Err() == nil {
 		// A cancelled job says nothing of its server.
 		im.deps.Health.ReportGeneration(backend, err)
 	}
 	if err != nil {
-		if ctx.Err() != nil {
+		if genCtx.Err() != nil {
 			// Cancelled by its owner or cut off by shutdown: the cause says which.
-			if cause := context.Cause(ctx); cause != nil {
+			if cause := context.Cause(genCtx); cause != nil {
 				return cause
 			}
 		}
@@ -249,10 +407,54 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	return nil
 }
 
+// At shutdown, a running job whose server says it ends within finishWithin
+// is let finish, for up to finishGrace more than it said: a second or two
+// of a shutdown budget of seconds, against a whole generation again at
+// the next start.
+const (
+	finishWithin = time.Second
+	finishGrace  = time.Second
+)
+
+// nearlyDone reports whether x's generation is about to end, by its
+// server's latest fresh answer, and in how long.
+func (im *imagineCmd) nearlyDone(x *job) (time.Duration, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p := x.progress
+	since := time.Since(x.progressAt)
+	if !x.running || x.progressAt.IsZero() || since > 2*im.deps.ProgressEvery+time.Second {
+		return 0, false // no recent word from the server: it may be frozen
+	}
+	if p.Progress <= 0 || p.State.SamplingSteps != x.req.Options.Steps {
+		return 0, false // not under way, or the server is on another's job
+	}
+	eta := time.Duration(p.ETARelative * float64(time.Second))
+	if eta <= 0 || eta > finishWithin {
+		return 0, false
+	}
+	return max(eta-since, 0), true
+}
+
 // done posts the outcome. It runs once per job, after Run returned or the
 // job left the queue.
 func (im *imagineCmd) done(x *job, err error) {
 	<-x.posted
+	x.mu.Lock()
+	x.ended = true
+	stop := x.stopWatch
+	x.delivered = make(chan struct{})
+	delivered := x.delivered
+	x.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	// Known to Cancel until the outcome is delivered: a press meanwhile
+	// waits to learn where it went.
+	defer func() {
+		close(delivered)
+		im.forget(x)
+	}()
 	im.deps.Edits.Drop(x.id) // no stale progress edit may land after this
 	var m bot.Message
 	switch {
@@ -352,18 +554,25 @@ func (im *imagineCmd) tellCutOff(x *job) {
 	})
 }
 
-// deliver edits the job's message while the interaction token lives, and
-// posts a channel message mentioning the user after. A job whose first
-// reply failed has no message and no one waiting for it: nothing is sent.
+// deliver edits the job's message while a token for it lives (the
+// interaction's, or a later button press's), and posts a channel message
+// mentioning the user after; the message left behind is corrected by the
+// next press on it (cancel). The edit waits out a rate limit and is sent
+// again, a few times at most. A job whose first reply failed has no
+// message and no one waiting for it: nothing is sent.
 func (im *imagineCmd) deliver(x *job, m bot.Message) {
 	x.mu.Lock()
 	unposted := x.unposted
+	h := x.handleLocked()
 	x.mu.Unlock()
 	if unposted {
 		return
 	}
-	if x.c.TokenValid() {
-		if _, err := x.c.Edit(m); err == nil {
+	if h.TokenValid() {
+		if _, err := h.Edit(m); err == nil {
+			x.mu.Lock()
+			x.onMessage = true
+			x.mu.Unlock()
 			return
 		} else {
 			x.c.Log.Warn("edit job message failed; posting in the channel", "job", x.id, "err", err)
@@ -395,18 +604,121 @@ func (im *imagineCmd) deliver(x *job, m bot.Message) {
 	}
 }
 
-// cancel serves the Cancel button: only the job's owner may press it.
+// cancel serves the Cancel button: only the job's owner may cancel. A
+// press is also the one chance to correct a job message that nothing can
+// edit any more (its token ran out, or its last edit failed): that
+// message still shows a Cancel button, so a press on it means it is
+// stale. Such a press updates the message (callback type 7) to the job's
+// state, or becomes the handle that edits it for 15 more minutes.
 func (im *imagineCmd) cancel(c *bot.Ctx, id string) error {
+	x := im.lookup(id)
+	stale := false
+	if x != nil {
+		x.mu.Lock()
+		delivered := x.delivered
+		stale = !x.handleLocked().TokenValid()
+		x.mu.Unlock()
+		if delivered != nil {
+			return im.pressAtTheEnd(c, x, id, delivered)
+		}
+	}
+	if stale && x.req.User == c.UserID() {
+		// The owner cancels a job whose message nothing can edit: take
+		// this press as the handle first (a deferred update, after which
+		// its token edits that message), so that the job's "Cancelled",
+		// which may come at once, lands on the message.
+		if err := c.Defer(false); err != nil {
+			return err
+		}
+		im.adopt(x, c)
+	}
 	_, err := im.deps.Queue.Cancel(id, c.UserID())
 	switch {
 	case errors.Is(err, queue.ErrNotOwner):
-		return bot.Failf("Only the person who asked for this job can cancel it.")
+		const refusal = "Only the person who asked for this job can cancel it."
+		if !stale || !im.refresh(x, c) {
+			return bot.Failf(refusal)
+		}
+		if _, err := c.Followup(bot.Message{Content: refusal, Ephemeral: true}); err != nil {
+			c.Log.Warn("could not tell who pressed Cancel that the job is not theirs", "err", err)
+		}
+		return nil
+	case errors.Is(err, queue.ErrNotFound) && x != nil:
+		// It ended between the two looks: its outcome is on its way.
+		x.mu.Lock()
+		delivered := x.delivered
+		x.mu.Unlock()
+		if delivered == nil {
+			return bot.Failf("This job has already finished.")
+		}
+		return im.pressAtTheEnd(c, x, id, delivered)
 	case errors.Is(err, queue.ErrNotFound):
-		return bot.Failf("This job has already finished.")
+		return im.correctFinished(c, id)
 	case err != nil:
 		return err
 	}
 	// The job's own message shows "Cancelled" once it stops; this only
-	// acknowledges the click.
+	// acknowledges the click (Defer sends nothing if it was answered).
 	return c.Defer(false)
+}
+
+// pressAtTheEnd answers Cancel on a job whose outcome is being delivered:
+// once it is (within the router's watchdog, which defers for a slow
+// answer), the message is corrected if the outcome went to the channel.
+func (im *imagineCmd) pressAtTheEnd(c *bot.Ctx, x *job, id string, delivered <-chan struct{}) error {
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case <-delivered:
+	case <-t.C:
+		return bot.Failf("This job has already finished.")
+	}
+	x.mu.Lock()
+	onMessage := x.onMessage
+	x.mu.Unlock()
+	if onMessage {
+		return bot.Failf("This job has already finished.")
+	}
+	return im.correctFinished(c, id)
+}
+
+// refresh answers a press on x's stale message by showing where the job
+// is now (callback type 7), and keeps the press to edit the message from
+// then on. It reports false when the job ended meanwhile.
+func (im *imagineCmd) refresh(x *job, c *bot.Ctx) bool {
+	x.mu.Lock()
+	m := im.render(x)
+	x.mu.Unlock()
+	if err := c.Update(m); err != nil {
+		c.Log.Warn("could not bring a job's message up to date", "job", x.id, "err", err)
+		return false
+	}
+	im.adopt(x, c)
+	return true
+}
+
+// correctFinished answers Cancel on a job that is no longer queued or
+// running. Its message still offers Cancel, so it never showed the job's
+// end (the outcome went to the channel after the token ran out, or the
+// last edit failed): the message is updated to say how the job ended,
+// from its record.
+func (im *imagineCmd) correctFinished(c *bot.Ctx, id string) error {
+	rec, err := im.deps.Jobs.Job(id)
+	m := bot.Message{Content: "This job has finished."}
+	if err == nil {
+		switch rec.State {
+		case jobs.Done:
+			m.Content = "✅ Finished: the images were posted in this channel."
+		case jobs.Failed:
+			m.Content = "⚠️ " + rec.Error
+		case jobs.Cancelled:
+			m.Content = "✖️ Cancelled."
+		default:
+			// Pending but not here: the bot restarted and has not queued
+			// it again yet, or could not.
+			return bot.Failf("This job is not running right now; if it does not start soon, please run /imagine again.")
+		}
+		m.Embeds = []*discordgo.MessageEmbed{requestEmbed(&rec.Request, nil, 0)}
+	}
+	return c.Update(m)
 }

@@ -16,6 +16,33 @@ import (
 
 // render is the job's message while it waits or runs. x.mu is held.
 func (im *imagineCmd) render(x *job) bot.Message {
+	return im.message(x, im.statusLine(x))
+}
+
+// renderExpiring is the job's message when the token that edits it is
+// about to run out: where the job was, and where its outcome will go. x.mu
+// is held.
+func (im *imagineCmd) renderExpiring(x *job) bot.Message {
+	state := "running"
+	if !x.running {
+		state = "waiting"
+	}
+	line := fmt.Sprintf("⏳ Still %s, but this message stops updating now (Discord lets a reply be edited for 15 minutes): "+
+		"the result will be posted in this channel. As of <t:%d:R>: %s", state, time.Now().Unix(), im.statusLine(x))
+	return im.message(x, line)
+}
+
+func (im *imagineCmd) message(x *job, line string) bot.Message {
+	return bot.Message{
+		Content:    clip(line, bot.MaxContentLen),
+		Embeds:     []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)},
+		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{cancelButton(x.id)}}},
+	}
+}
+
+// statusLine says where the job is: in line, waiting for a server, or
+// generating. x.mu is held.
+func (im *imagineCmd) statusLine(x *job) string {
 	var line string
 	on := im.onServer(x.backend)
 	p := x.progress
@@ -50,11 +77,7 @@ func (im *imagineCmd) render(x *job) bot.Message {
 	case x.resumed && !x.running:
 		line += " (queued again after the bot restarted)"
 	}
-	return bot.Message{
-		Content:    line,
-		Embeds:     []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)},
-		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{cancelButton(x.id)}}},
-	}
+	return line
 }
 
 // onServer names the server a job runs on, when there is a choice of them.

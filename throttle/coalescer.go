@@ -1,11 +1,12 @@
 // Package throttle coalesces frequent updates (progress edits of Discord
 // messages) so that many jobs together send few requests.
 //
-// Discord puts every file-less interaction edit of every job on one
-// rate-limit bucket, and discordgo sends one request of a bucket at a time,
-// so edits from many jobs queue behind each other. A Coalescer keeps only
-// the latest update per key (per job) and sends them one at a time, taking
-// keys in turn, at most one per key per interval.
+// Discord limits each interaction's routes, and counts 429s toward a ban
+// on invalid requests; a progress edit is outdated by the next one anyway.
+// A Coalescer keeps only the latest update per key (per job) and sends
+// them one at a time, taking keys in turn, at most one per key per
+// interval, so that many running jobs make a steady trickle of edits
+// rather than bursts.
 package throttle
 
 import (

@@ -55,10 +55,14 @@ func (s *Server) handleCallback(r *http.Request) (int, any) {
 		s.violateLocked("%s: a second callback; the interaction was already acknowledged (type %d)", where, it.callback.Type)
 		return http.StatusBadRequest, discordError(codeAlreadyAcked, "Interaction has already been acknowledged.")
 	}
-	latency := now.Sub(it.dispatched)
+	latency := now.Sub(it.created)
 	if it.late || latency > s.opts.ResponseDeadline {
-		if !it.late {
-			s.violateLocked("%s: first response %v after dispatch, over the %v deadline", where, latency.Round(time.Millisecond), s.opts.ResponseDeadline)
+		switch {
+		case it.arrivedLate:
+			s.violateLocked("%s: answered, though it reached the bot %v after its creation, past the %v deadline (its ID says when it was made)",
+				where, it.dispatched.Sub(it.created).Round(time.Millisecond), s.opts.ResponseDeadline)
+		case !it.late:
+			s.violateLocked("%s: first response %v after its creation, over the %v deadline", where, latency.Round(time.Millisecond), s.opts.ResponseDeadline)
 		}
 		it.late = true
 		return http.StatusNotFound, discordError(codeUnknownInteraction, "Unknown interaction")
@@ -107,7 +111,7 @@ func (s *Server) handleCallback(r *http.Request) (int, any) {
 
 	switch body.Type {
 	case discordgo.InteractionResponseChannelMessageWithSource:
-		m := s.buildMessageLocked(nil, md, up)
+		m := s.buildMessageLocked(nil, md, up, false)
 		if st, b, ok := s.finishLocked(where, "data.", md, m); !ok {
 			return st, b
 		}
@@ -133,7 +137,7 @@ func (s *Server) handleCallback(r *http.Request) (int, any) {
 			s.violateLocked("%s: update of a message that no longer exists", where)
 			return http.StatusNotFound, discordError(codeUnknownMessage, "Unknown Message")
 		}
-		m := s.buildMessageLocked(src, md, up)
+		m := s.buildMessageLocked(src, md, up, true)
 		if st, b, ok := s.finishLocked(where, "data.", md, m); !ok {
 			return st, b
 		}

@@ -52,7 +52,7 @@ func (s *Server) handleCreateMessage(r *http.Request) (int, any) {
 	if !ok {
 		return st, b
 	}
-	m := s.buildMessageLocked(nil, md, up)
+	m := s.buildMessageLocked(nil, md, up, false)
 	if st, b, ok := s.finishLocked(where, "", md, m); !ok {
 		return st, b
 	}

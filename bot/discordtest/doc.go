@@ -29,4 +29,18 @@
 // Gateway events are queued until a bot session can take them: an
 // interaction sent before the bot connects is delivered once it has
 // identified, and events sent while it reconnects are replayed on resume.
+//
+// Time is Discord's as bots see it: IDs are snowflakes holding their
+// creation time, every answer carries a Date header, and both read the
+// fake's clock (Options.ClockSkew sets it off from the machine's). An
+// interaction's 3 seconds and 15 minutes run from its creation, so one
+// delivered late (CommandSpec.Age, a replay) may arrive already past its
+// deadline: leaving it unanswered is no violation, answering it is.
+//
+// Rate limits are Discord's per interaction token: after a 429 on any of
+// a token's routes (RateLimitNext), a request on that token before the
+// retry_after ran out is a violation, answered with another 429. From API
+// v10 (Options.APIVersion) an edit keeps only the new files its
+// "attachments" lists. RevokeToken plays a token reset: 401 on REST and
+// gateway close 4004.
 package discordtest

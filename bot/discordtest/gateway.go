@@ -199,7 +199,7 @@ func (s *Server) identify(c *gwConn, d json.RawMessage) bool {
 		c.closeWith(4005, "Already authenticated.")
 		return false
 	}
-	if strings.TrimPrefix(id.Token, "Bot ") != s.opts.Token {
+	if !s.tokenOK(strings.TrimPrefix(id.Token, "Bot ")) {
 		s.mu.Unlock()
 		c.closeWith(4004, "Authentication failed.")
 		return false
@@ -250,7 +250,7 @@ func (s *Server) resume(c *gwConn, d json.RawMessage) bool {
 	json.Unmarshal(d, &rs)
 	s.mu.Lock()
 	ss := s.gw.sessions[rs.SessionID]
-	if ss == nil || strings.TrimPrefix(rs.Token, "Bot ") != s.opts.Token || c.session != nil {
+	if ss == nil || !s.tokenOK(strings.TrimPrefix(rs.Token, "Bot ")) || c.session != nil {
 		s.mu.Unlock()
 		return c.writeJSON(map[string]any{"op": opInvalidSession, "d": false}) == nil
 	}

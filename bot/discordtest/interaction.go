@@ -184,6 +184,10 @@ type CommandSpec struct {
 	// Type is InteractionApplicationCommand (the default) or
 	// InteractionApplicationCommandAutocomplete.
 	Type discordgo.InteractionType
+	// Age backdates the interaction: the user acted this long ago and the
+	// gateway is only now delivering it (lag, a replay). Its ID carries
+	// the earlier time, and Discord's deadlines run from then.
+	Age time.Duration
 }
 
 // where is the context an interaction happens in.
@@ -251,9 +255,11 @@ func (spec CommandSpec) where() where {
 
 // Callback is an interaction's first response as the bot sent it.
 type Callback struct {
-	Type    discordgo.InteractionResponseType
-	At      time.Time
-	Latency time.Duration // from dispatch to arrival
+	Type discordgo.InteractionResponseType
+	At   time.Time
+	// Latency is from the interaction's creation (the time in its ID,
+	// from which Discord's 3 seconds run) to the callback's arrival.
+	Latency time.Duration
 
 	Content    string
 	Flags      discordgo.MessageFlags
@@ -284,8 +290,10 @@ type Interaction struct {
 	focusedType discordgo.ApplicationCommandOptionType
 	sourceMsg   string // message whose component started it, if any
 	modalOf     *Interaction
+	created     time.Time // this machine's clock, to the millisecond of the ID
 	dispatched  time.Time
 	late        bool
+	arrivedLate bool // first written to the bot past its response deadline
 	callback    *Callback
 	originalID  string
 	followups   []string
@@ -346,7 +354,7 @@ func (s *Server) SendCommand(spec CommandSpec) *Interaction {
 	if len(chans) > 0 {
 		data["resolved"] = map[string]any{"channels": chans}
 	}
-	it := s.newInteractionLocked(spec.Type, spec.Name, w, data, nil)
+	it := s.newInteractionLocked(spec.Type, spec.Name, w, data, nil, spec.Age)
 	it.focusedType = focused.Type
 	s.mu.Unlock()
 	for _, p := range problems {
@@ -428,11 +436,12 @@ func checkAgainst(defs []*discordgo.ApplicationCommandOption, opts []Option, pat
 
 // newInteractionLocked builds and queues an INTERACTION_CREATE; callers
 // hold s.mu.
-func (s *Server) newInteractionLocked(typ discordgo.InteractionType, name string, w where, data map[string]any, msg *Message) *Interaction {
+func (s *Server) newInteractionLocked(typ discordgo.InteractionType, name string, w where, data map[string]any, msg *Message, age time.Duration) *Interaction {
 	it := &Interaction{
-		ID: s.nextID(), Type: typ, Name: name,
+		ID: s.idAt(time.Now().Add(-age)), Type: typ, Name: name,
 		GuildID: w.guildID, ChannelID: w.channelID, User: w.user, s: s,
 	}
+	it.created = s.snowflakeTime(it.ID)
 	it.Token = "itoken." + it.ID + "." + strconv.FormatInt(time.Now().UnixNano(), 36)
 	s.interactions[it.ID] = it
 	s.byToken[it.Token] = it
@@ -508,20 +517,30 @@ func (s *Server) newInteractionLocked(typ discordgo.InteractionType, name string
 	}
 	s.dispatchLocked("INTERACTION_CREATE", p, func(at time.Time) {
 		if !it.dispatched.IsZero() {
-			return // replayed after a resume: the clock started at the first write
+			return // replayed after a resume: its clock runs from its creation
 		}
 		it.dispatched = at
-		s.timers = append(s.timers, time.AfterFunc(s.opts.ResponseDeadline, func() {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if it.callback == nil && !it.late {
-				it.late = true
-				s.violateLocked("%s: no response within %v of dispatch", it, s.opts.ResponseDeadline)
-			}
-		}))
+		it.arrivedLate = at.Sub(it.created) > s.opts.ResponseDeadline
 	})
+	// Discord's clock runs from the interaction's creation, whenever the
+	// bot gets it. Missing a deadline the interaction arrived too late to
+	// meet is not the bot's fault; answering it anyway is.
+	s.timers = append(s.timers, time.AfterFunc(time.Until(it.created.Add(s.opts.ResponseDeadline)), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if it.callback == nil && !it.late {
+			it.late = true
+			if !it.dispatched.IsZero() && !it.arrivedLate {
+				s.violateLocked("%s: no response within %v of its creation", it, s.opts.ResponseDeadline)
+			}
+		}
+	}))
 	return it
 }
+
+// Created is when the interaction was made (the time in its ID), on this
+// machine's clock.
+func (it *Interaction) Created() time.Time { return it.created }
 
 // ClickButton has user click the button with customID on msg (the
 // message's current state is used). A missing or disabled button fails
@@ -572,7 +591,7 @@ func (s *Server) useComponent(msg Message, customID string, values []string, use
 	if values != nil {
 		data["values"] = values
 	}
-	it := s.newInteractionLocked(discordgo.InteractionMessageComponent, customID, w, data, stored)
+	it := s.newInteractionLocked(discordgo.InteractionMessageComponent, customID, w, data, stored, 0)
 	s.mu.Unlock()
 	return it
 }
@@ -620,7 +639,7 @@ func (s *Server) SubmitModal(modal *Interaction, values map[string]string, user 
 		src = s.messages[modal.sourceMsg]
 	}
 	it := s.newInteractionLocked(discordgo.InteractionModalSubmit, cb.CustomID, w,
-		map[string]any{"custom_id": cb.CustomID, "components": rows}, src)
+		map[string]any{"custom_id": cb.CustomID, "components": rows}, src, 0)
 	it.modalOf = modal
 	s.mu.Unlock()
 	for _, p := range problems {
@@ -642,7 +661,7 @@ func (s *Server) SubmitModalCustomID(customID string, values map[string]string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.newInteractionLocked(discordgo.InteractionModalSubmit, customID, spec.where(),
-		map[string]any{"custom_id": customID, "components": rows}, nil)
+		map[string]any{"custom_id": customID, "components": rows}, nil, spec.Age)
 }
 
 // WaitResponse waits for the interaction's first callback.

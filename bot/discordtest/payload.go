@@ -31,6 +31,8 @@ type upload struct {
 	index  []int // n of each files[n], parallel to files
 	size   int64 // bytes of the whole body
 	tooBig bool  // over the request cap: not decoded
+	// version is the API version the request's path names (9 in "/api/v9/").
+	version int
 }
 
 // readUpload decodes a JSON or multipart/form-data body of at most limit
@@ -38,9 +40,9 @@ type upload struct {
 func readUpload(r *http.Request, limit int64) (upload, error) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return upload{}, fmt.Errorf("reading the body: %w", err)
+		return upload{version: apiVersionOf(r)}, fmt.Errorf("reading the body: %w", err)
 	}
-	u := upload{size: int64(len(raw))}
+	u := upload{size: int64(len(raw)), version: apiVersionOf(r)}
 	if u.size > limit {
 		n, _ := io.Copy(io.Discard, r.Body)
 		u.size += n
@@ -129,4 +131,10 @@ func (a attachmentRef) id() string {
 		return s
 	}
 	return strings.TrimSpace(string(a.ID))
+}
+
+// apiVersionOf reads the version in the request's path ("v10" is 10).
+func apiVersionOf(r *http.Request) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(r.PathValue("apiversion"), "v"))
+	return n
 }

@@ -1,6 +1,7 @@
 package discordtest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -49,6 +50,10 @@ type Request struct {
 	Path   string
 	Status int
 	At     time.Time
+	// Token is the interaction token in the path of an interaction or
+	// webhook route ("" for other routes): Discord rate-limits all of
+	// them per token.
+	Token string
 }
 
 type fault struct {
@@ -73,6 +78,34 @@ func (s *Server) RateLimitNext(route Route, n int, retryAfter time.Duration) {
 	for range n {
 		s.faults[route] = append(s.faults[route], fault{status: http.StatusTooManyRequests, retryAfter: retryAfter})
 	}
+}
+
+// TokenRequests lists the requests answered on the routes of the
+// interaction token (callback, webhook edits, follow-ups), oldest first.
+func (s *Server) TokenRequests(token string) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Request
+	for _, r := range s.requests {
+		if r.Token == token {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// WaitRequests waits until n requests on route were answered with status
+// (0 for any status).
+func (s *Server) WaitRequests(ctx context.Context, route Route, status, n int) error {
+	return s.waitFor(ctx, fmt.Sprintf("%d requests on %s", n, route), func() bool {
+		got := 0
+		for _, r := range s.requests {
+			if r.Route == route && (status == 0 || r.Status == status) {
+				got++
+			}
+		}
+		return got >= n
+	})
 }
 
 // Requests lists every REST request answered so far, oldest first.
@@ -140,9 +173,11 @@ func (s *Server) wrap(route Route, auth bool, h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		status, body := s.serve(route, auth, h, w, r)
 		s.mu.Lock()
-		s.requests = append(s.requests, Request{Route: route, Method: r.Method, Path: r.URL.Path, Status: status, At: time.Now()})
+		s.requests = append(s.requests, Request{Route: route, Method: r.Method, Path: r.URL.Path, Status: status, At: time.Now(), Token: r.PathValue("token")})
 		s.broadcastLocked()
 		s.mu.Unlock()
+		// Discord's clock, to the second, as bots may read it.
+		w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
 		writeJSON(w, status, body)
 	}
 }
@@ -151,15 +186,30 @@ func (s *Server) serve(route Route, auth bool, h handler, w http.ResponseWriter,
 	if !apiVersion.MatchString(r.PathValue("apiversion")) {
 		return http.StatusNotFound, discordError(0, "404: Not Found")
 	}
-	if auth && r.Header.Get("Authorization") != "Bot "+s.opts.Token {
+	if auth && !s.tokenOK(strings.TrimPrefix(r.Header.Get("Authorization"), "Bot ")) {
 		// Not a violation: tests of a bad token provoke this on purpose.
 		return http.StatusUnauthorized, discordError(0, "401: Unauthorized")
 	}
+	token := r.PathValue("token")
+	now := time.Now()
 	s.mu.Lock()
 	var f fault
 	queue := s.faults[route]
 	if len(queue) > 0 {
 		f, s.faults[route] = queue[0], queue[1:]
+	}
+	if until, held := s.holds[token]; held && token != "" {
+		if left := until.Sub(now); left > 0 {
+			s.violateLocked("%s: request on an interaction token %v before the retry_after of its 429 ran out", route, left.Round(time.Millisecond))
+			f = fault{status: http.StatusTooManyRequests, retryAfter: left}
+		} else {
+			delete(s.holds, token)
+		}
+	}
+	if f.status == http.StatusTooManyRequests && token != "" {
+		if until := now.Add(f.retryAfter); until.After(s.holds[token]) {
+			s.holds[token] = until
+		}
 	}
 	s.mu.Unlock()
 	switch {

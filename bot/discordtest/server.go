@@ -79,6 +79,15 @@ type Options struct {
 	// ExpectViolations stops violations from failing the test: they are
 	// still recorded and logged, for tests that provoke them on purpose.
 	ExpectViolations bool
+
+	// ClockSkew sets the fake's clock ahead of this machine's (behind when
+	// negative): its Date headers and the times in its IDs read from it,
+	// as a Discord whose clock differs from the bot's would.
+	ClockSkew time.Duration
+	// APIVersion is the version in APIURL (default discordgo's, 9). The
+	// fake answers any version a request names, and from v10 on an edit
+	// keeps only the new files its "attachments" lists, as Discord does.
+	APIVersion int
 }
 
 // Server is a fake Discord. All its methods are safe for concurrent use.
@@ -88,7 +97,8 @@ type Server struct {
 	srv  *httptest.Server
 	base string // http://127.0.0.1:PORT
 
-	ids atomic.Int64
+	ids     atomic.Uint64 // low bits of the next ID
+	revoked atomic.Bool   // RevokeToken was called
 
 	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every state change
@@ -97,6 +107,10 @@ type Server struct {
 	violations []string
 	faults     map[Route][]fault
 	requests   []Request
+	// holds are the interaction tokens a 429 rate-limited, until when:
+	// Discord holds every route of the token, and a request before then
+	// is one more invalid request.
+	holds map[string]time.Time
 
 	commands commandState
 	gw       gateway
@@ -148,12 +162,12 @@ func New(tb testing.TB, opts Options) *Server {
 		opts:         opts,
 		changed:      make(chan struct{}),
 		faults:       map[Route][]fault{},
+		holds:        map[string]time.Time{},
 		interactions: map[string]*Interaction{},
 		byToken:      map[string]*Interaction{},
 		messages:     map[string]*Message{},
 		channels:     map[string]*Channel{},
 	}
-	s.ids.Store(1_250_000_000_000_000_000)
 	s.commands.init()
 	s.gw.init()
 	s.srv = httptest.NewServer(s.routes())
@@ -180,8 +194,15 @@ func (s *Server) close() {
 }
 
 // APIURL is the REST base with the version and a trailing slash, as
-// discordgo's EndpointAPI: "http://127.0.0.1:PORT/api/v9/".
-func (s *Server) APIURL() string { return s.base + "/api/v" + discordgo.APIVersion + "/" }
+// discordgo's EndpointAPI: "http://127.0.0.1:PORT/api/v9/" (Options.APIVersion
+// names another).
+func (s *Server) APIURL() string {
+	v := discordgo.APIVersion
+	if s.opts.APIVersion > 0 {
+		v = strconv.Itoa(s.opts.APIVersion)
+	}
+	return s.base + "/api/v" + v + "/"
+}
 
 // URL is the server's root, "http://127.0.0.1:PORT".
 func (s *Server) URL() string { return s.base }
@@ -195,8 +216,50 @@ func (s *Server) AppID() string { return s.opts.AppID }
 // Token is the bot token the server expects.
 func (s *Server) Token() string { return s.opts.Token }
 
-// nextID returns a fresh snowflake-shaped id.
-func (s *Server) nextID() string { return strconv.FormatInt(s.ids.Add(1), 10) }
+// discordEpochMS is the first millisecond of 2015, from which Discord's
+// snowflakes count.
+const discordEpochMS = 1420070400000
+
+// Now is the time by the fake's clock (Options.ClockSkew).
+func (s *Server) Now() time.Time { return time.Now().Add(s.opts.ClockSkew) }
+
+// nextID returns a fresh snowflake made now by the fake's clock.
+func (s *Server) nextID() string { return s.idAt(time.Now()) }
+
+// idAt returns a fresh snowflake made at t (this machine's clock): the
+// fake's time of t in its top bits, a counter below.
+func (s *Server) idAt(t time.Time) string {
+	ms := uint64(max(t.Add(s.opts.ClockSkew).UnixMilli()-discordEpochMS, 0))
+	return strconv.FormatUint(ms<<22|s.ids.Add(1)&(1<<22-1), 10)
+}
+
+// snowflakeTime is when the snowflake id was made, on this machine's
+// clock, to the millisecond as its bits say.
+func (s *Server) snowflakeTime(id string) time.Time {
+	n, _ := strconv.ParseUint(id, 10, 64)
+	return time.UnixMilli(int64(n>>22) + discordEpochMS).Add(-s.opts.ClockSkew)
+}
+
+// RevokeToken makes the bot's token worthless, as resetting it in the
+// developer portal does: REST answers 401 from now on, the gateway
+// connections close with 4004 (authentication failed), and so do later
+// identifies; a resume is refused (op 9).
+func (s *Server) RevokeToken() {
+	s.revoked.Store(true)
+	s.mu.Lock()
+	conns := s.gw.allConns()
+	s.gw.active = nil
+	s.broadcastLocked()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeWith(4004, "Authentication failed.")
+	}
+}
+
+// tokenOK reports whether token is the bot's, and not revoked.
+func (s *Server) tokenOK(token string) bool {
+	return token == s.opts.Token && !s.revoked.Load()
+}
 
 // broadcastLocked wakes every waiter; callers hold s.mu.
 func (s *Server) broadcastLocked() {

@@ -42,9 +42,10 @@ func (s *Server) checkUploadLocked(where string, up upload) (int, any, bool) {
 
 // buildMessageLocked returns what base (nil for a new message) becomes
 // with md and the uploaded files, without storing it. An "attachments"
-// list keeps only the existing attachments it names; new files are
-// always added.
-func (s *Server) buildMessageLocked(base *Message, md messageData, up upload) *Message {
+// list keeps only the existing attachments it names. New files are added,
+// except that from API v10 an edit (patch: a PATCH, or a type 7 update)
+// keeps only those its "attachments" lists: Discord drops the others.
+func (s *Server) buildMessageLocked(base *Message, md messageData, up upload, patch bool) *Message {
 	var m Message
 	if base != nil {
 		m = base.clone()
@@ -72,7 +73,10 @@ func (s *Server) buildMessageLocked(base *Message, md messageData, up upload) *M
 		m.Attachments = kept
 	}
 	for i, f := range up.files {
-		ref := refs[strconv.Itoa(up.index[i])]
+		ref, listed := refs[strconv.Itoa(up.index[i])]
+		if patch && up.version >= 10 && !listed {
+			continue
+		}
 		name := f.Name
 		if ref.Filename != "" {
 			name = ref.Filename
@@ -213,7 +217,7 @@ func (s *Server) applyEditLocked(where string, m *Message, up upload, readErr er
 	if !ok {
 		return st, b, false
 	}
-	next := s.buildMessageLocked(m, md, up)
+	next := s.buildMessageLocked(m, md, up, true)
 	if st, b, ok := s.finishLocked(where, "", md, next); !ok {
 		return st, b, false
 	}

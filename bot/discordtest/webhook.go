@@ -16,8 +16,8 @@ func (s *Server) webhookLocked(r *http.Request, where string) (*Interaction, int
 		s.violateLocked("%s: unknown webhook (not this application's id, or a token no interaction had)", where)
 		return nil, http.StatusNotFound, discordError(codeUnknownWebhook, "Unknown Webhook"), false
 	}
-	if age := time.Since(it.dispatched); age > s.opts.TokenLifetime {
-		s.violateLocked("%s: %s token used %v after dispatch, past its %v lifetime", where, it, age.Round(time.Millisecond), s.opts.TokenLifetime)
+	if age := time.Since(it.created); age > s.opts.TokenLifetime {
+		s.violateLocked("%s: %s token used %v after its creation, past its %v lifetime", where, it, age.Round(time.Millisecond), s.opts.TokenLifetime)
 		return nil, http.StatusUnauthorized, discordError(codeInvalidToken, "Invalid Webhook Token"), false
 	}
 	if it.callback == nil {
@@ -127,14 +127,14 @@ func (s *Server) handleExecuteWebhook(r *http.Request) (int, any) {
 	var m *Message
 	if orig := s.messages[it.originalID]; orig != nil && !orig.Deleted && orig.Loading() &&
 		it.callback.Type == discordgo.InteractionResponseDeferredChannelMessageWithSource {
-		next := s.buildMessageLocked(orig, md, up)
+		next := s.buildMessageLocked(orig, md, up, false)
 		if st, b, ok := s.finishLocked(where, "", md, next); !ok {
 			return st, b
 		}
 		s.editLocked(orig, next)
 		m = orig
 	} else {
-		next := s.buildMessageLocked(nil, md, up)
+		next := s.buildMessageLocked(nil, md, up, false)
 		if st, b, ok := s.finishLocked(where, "", md, next); !ok {
 			return st, b
 		}
