@@ -53,6 +53,13 @@ func (im *imagineCmd) statusLine(x *job) string {
 		line = fmt.Sprintf("🕒 Queued: position %d in line.", x.pos)
 	case !x.running:
 		line = "🕒 Next in line."
+	case p.Queued:
+		// Our task waits at A1111's lock behind someone else's job (the web
+		// UI shares the server); /internal/progress says so.
+		line = "🕒 Waiting for the image server" + on + ": it is finishing someone else's job."
+		if p.QueuePos > 0 {
+			line = fmt.Sprintf("🕒 Waiting for the image server%s: %s in its own queue.", on, ordinal(p.QueuePos))
+		}
 	case p.State.JobCount < 0:
 		// A1111 is loading the checkpoint: its /progress reads 1 % with an
 		// ETA of 99 × the time so far, which would only mislead.
@@ -88,6 +95,22 @@ func (im *imagineCmd) onServer(backend int) string {
 		return ""
 	}
 	return fmt.Sprintf(" on server %d", backend+1)
+}
+
+// ordinal writes 1st, 2nd, 3rd, 4th…, 11th–13th.
+func ordinal(n int) string {
+	suffix := "th"
+	if n%100 < 11 || n%100 > 13 {
+		switch n % 10 {
+		case 1:
+			suffix = "st"
+		case 2:
+			suffix = "nd"
+		case 3:
+			suffix = "rd"
+		}
+	}
+	return fmt.Sprint(n) + suffix
 }
 
 // eta words the time left in whole seconds; "0s" would read as "done".

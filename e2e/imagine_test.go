@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -166,5 +167,39 @@ func TestA1111DownThenBack(t *testing.T) {
 	m = e.finished(e.imagine(bob, discordtest.String("prompt", "a dog")))
 	if len(m.Attachments) != 1 {
 		t.Errorf("the next user should be served once A1111 is back: %q", m.Content)
+	}
+}
+
+func TestJobBehindAWebUIUsersJobSaysSoAndCancelSparesTheirs(t *testing.T) {
+	e := start(t, setup{a1111: a1111test.Options{StepTime: 20 * time.Millisecond}})
+	// Someone at A1111's web page starts a long job: it holds the lock.
+	theirs := e.sd.WebUIJob(ctxT(t), 60)
+	if err := e.sd.WaitGenerating(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	it := e.job(alice, "a1 a castle", 10)
+	m := e.shows(it, "Waiting for the image server")
+	if strings.Contains(m.Content, "step") {
+		t.Errorf("while queued behind another job the message shows step figures: %q", m.Content)
+	}
+	e.clickCancel(it, alice)
+	if m := e.finished(it); !strings.HasPrefix(m.Content, "✖️") {
+		t.Fatalf("the cancelled job says %q", m.Content)
+	}
+	select {
+	case err := <-theirs:
+		if err != nil {
+			t.Fatalf("the web UI user's job failed: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("the web UI user's job did not finish")
+	}
+	if n := e.sd.Interrupts(); n != 0 {
+		t.Errorf("cancelling a job still queued sent %d /interrupt; it would have stopped the web UI user's job", n)
+	}
+	for _, j := range e.sd.Jobs() {
+		if j.Interrupted {
+			t.Errorf("a job was interrupted on A1111: %q", j.Request.Prompt)
+		}
 	}
 }
