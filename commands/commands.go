@@ -46,8 +46,8 @@ type Deps struct {
 	// NoServerWait is how long a job waits while no server is up, for the
 	// failure message (queue.Options.NoServerWait).
 	NoServerWait time.Duration
-	// Edits coalesces progress edits: discordgo puts every file-less
-	// interaction edit on one rate-limit bucket.
+	// Edits coalesces progress edits: the latest state per job, paced
+	// across jobs, so a burst of progress never queues behind a rate limit.
 	Edits *throttle.Coalescer
 	// ProgressEvery is how often a running job asks A1111 for progress.
 	ProgressEvery time.Duration
