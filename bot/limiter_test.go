@@ -1,76 +1,18 @@
 package bot
 
 import (
+	"lorabot/internal/testkit"
+
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 )
 
-// stepClock moves only when told; NewTimer announces each timer so a test
-// knows a request is waiting, and for how long.
-type stepClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	pending []*stepTimer
-	timers  chan time.Duration
-}
-
-type stepTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newStepClock() *stepClock {
-	return &stepClock{now: time.Unix(1_700_000_000, 0), timers: make(chan time.Duration, 100)}
-}
-
-func (f *stepClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *stepClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
-	f.mu.Lock()
-	t := &stepTimer{at: f.now.Add(d), ch: make(chan time.Time, 1)}
-	f.pending = append(f.pending, t)
-	f.mu.Unlock()
-	f.timers <- d
-	return t.ch, func() bool { return true }
-}
-
-func (f *stepClock) Advance(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
-	keep := f.pending[:0]
-	for _, t := range f.pending {
-		if t.at.After(f.now) {
-			keep = append(keep, t)
-			continue
-		}
-		t.ch <- f.now
-	}
-	f.pending = keep
-}
-
-func (f *stepClock) waitTimer(t *testing.T) time.Duration {
-	t.Helper()
-	select {
-	case d := <-f.timers:
-		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("no request started waiting")
-		return 0
-	}
-}
-
 // A 429 on one request of a route holds the next, whatever kind it is,
 // for exactly its retry_after; a droppable one is not sent at all.
 func TestLimiterHoldsTheRouteForRetryAfter(t *testing.T) {
-	clk := newStepClock()
+	clk := testkit.NewClock()
 	l := NewLimiter(clk)
 	key := l.key("token", "a")
 	expires := clk.Now().Add(TokenLifetime)
@@ -91,7 +33,7 @@ func TestLimiterHoldsTheRouteForRetryAfter(t *testing.T) {
 		}
 		got <- err
 	}()
-	if d := clk.waitTimer(t); d != 1500*time.Millisecond {
+	if d := clk.WaitTimer(t); d != 1500*time.Millisecond {
 		t.Errorf("the result waits %v, want the retry_after", d)
 	}
 	clk.Advance(1499 * time.Millisecond)
@@ -119,7 +61,7 @@ func TestLimiterHoldsTheRouteForRetryAfter(t *testing.T) {
 // A wait that would outlast the request's context fails at once: at
 // shutdown, a notice that cannot go in time goes to the channel instead.
 func TestLimiterFailsFastPastTheDeadline(t *testing.T) {
-	clk := newStepClock()
+	clk := testkit.NewClock()
 	l := NewLimiter(clk)
 	key := l.key("token", "a")
 	r, _ := l.acquire(context.Background(), key, time.Time{}, false)
@@ -138,7 +80,7 @@ func TestLimiterFailsFastPastTheDeadline(t *testing.T) {
 // Requests of one route go one at a time, so a 429 on the first holds
 // the second even when both were sent together.
 func TestLimiterSendsOneRequestAtATimePerRoute(t *testing.T) {
-	clk := newStepClock()
+	clk := testkit.NewClock()
 	l := NewLimiter(clk)
 	key := l.key("token", "a")
 	first, _ := l.acquire(context.Background(), key, time.Time{}, false)
@@ -156,7 +98,7 @@ func TestLimiterSendsOneRequestAtATimePerRoute(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 	l.release(key, first, 2*time.Second)
-	if d := clk.waitTimer(t); d != 2*time.Second {
+	if d := clk.WaitTimer(t); d != 2*time.Second {
 		t.Errorf("the second waits %v, want the first's retry_after", d)
 	}
 	clk.Advance(2 * time.Second)
@@ -168,7 +110,7 @@ func TestLimiterSendsOneRequestAtATimePerRoute(t *testing.T) {
 // An entry held past its token's life is freed when the token expires:
 // nothing can be sent on it then.
 func TestLimiterForgetsEntriesWhenTheTokenExpires(t *testing.T) {
-	clk := newStepClock()
+	clk := testkit.NewClock()
 	l := NewLimiter(clk)
 	for i := range 100 {
 		key := l.key("token", string(rune('a'+i%26))+string(rune(i)))

@@ -26,14 +26,14 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 // runs records updates as "key=value@offset" (offset from the fake clock's
 // start) and announces each on ch.
 type runs struct {
-	clk   *fakeClock
+	clk   *testkit.Clock
 	start time.Time
 	mu    sync.Mutex
 	log   []string
 	ch    chan string
 }
 
-func newRuns(clk *fakeClock) *runs {
+func newRuns(clk *testkit.Clock) *runs {
 	return &runs{clk: clk, start: clk.Now(), ch: make(chan string, 1000)}
 }
 
@@ -73,8 +73,8 @@ func hold(t *testing.T, c *Coalescer) (release func()) {
 	return release
 }
 
-func newTest(t *testing.T, interval time.Duration, opts ...Option) (*Coalescer, *fakeClock, *runs) {
-	clk := newFakeClock()
+func newTest(t *testing.T, interval time.Duration, opts ...Option) (*Coalescer, *testkit.Clock, *runs) {
+	clk := testkit.NewClock()
 	c := New(interval, append([]Option{WithClock(clk), quiet()}, opts...)...)
 	t.Cleanup(c.Close)
 	return c, clk, newRuns(clk)
@@ -107,7 +107,7 @@ func TestAtMostOneUpdatePerKeyPerInterval(t *testing.T) {
 	select {
 	case got := <-r.ch:
 		t.Fatalf("%s ran within the interval", got)
-	case d := <-clk.timers:
+	case d := <-clk.Timers():
 		if d != time.Second {
 			t.Fatalf("worker sleeps %v, want 1s", d)
 		}
@@ -119,7 +119,7 @@ func TestAtMostOneUpdatePerKeyPerInterval(t *testing.T) {
 	if got := r.next(t); got != "b=1@999ms" {
 		t.Fatalf("got %s, want b=1 at 999ms", got)
 	}
-	clk.waitTimer(t)
+	clk.WaitTimer(t)
 	clk.Advance(time.Millisecond)
 	if got := r.next(t); got != "a=2@1s" {
 		t.Fatalf("got %s, want a=2 at 1s", got)
@@ -131,7 +131,7 @@ func TestAtMostOneUpdatePerKeyPerInterval(t *testing.T) {
 // at least an interval apart.
 func TestIntervalHoldsUnderChurn(t *testing.T) {
 	const interval = 100 * time.Millisecond
-	clk := newFakeClock()
+	clk := testkit.NewClock()
 	c := New(interval, WithClock(clk), quiet())
 	defer c.Close()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -145,7 +145,7 @@ func TestIntervalHoldsUnderChurn(t *testing.T) {
 			case at := <-ran:
 				starts = append(starts, at)
 				break wait
-			case d := <-clk.timers: // possibly a stale one: advancing more is harmless
+			case d := <-clk.Timers(): // possibly a stale one: advancing more is harmless
 				clk.Advance(d)
 			case <-time.After(waitLimit):
 				t.Fatalf("update %d never ran", i)
@@ -203,7 +203,7 @@ func TestPaceSpacesAllKeys(t *testing.T) {
 	c.Set("b", r.update("b", 1))
 	c.Set("c", r.update("c", 1))
 	for _, want := range []string{"b=1@50ms", "c=1@100ms"} {
-		if d := clk.waitTimer(t); d != 50*time.Millisecond {
+		if d := clk.WaitTimer(t); d != 50*time.Millisecond {
 			t.Fatalf("worker sleeps %v, want the pace 50ms", d)
 		}
 		clk.Advance(50 * time.Millisecond)
@@ -325,7 +325,7 @@ func TestFlushGoesAheadOfOtherKeys(t *testing.T) {
 }
 
 func TestCloseCancelsInFlightAndStops(t *testing.T) {
-	clk := newFakeClock()
+	clk := testkit.NewClock()
 	c := New(0, WithClock(clk), quiet())
 	started := make(chan struct{})
 	var sawCancel atomic.Bool
