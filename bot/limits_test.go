@@ -30,19 +30,10 @@ func png(name string) *discordgo.File {
 	return &discordgo.File{Name: name, ContentType: "image/png", Reader: bytes.NewReader([]byte("\x89PNG\r\n\x1a\n" + name))}
 }
 
-// noRequestDuringHolds checks that after each 429 on the token, no request
-// on any of its routes arrived before the 429's retry_after ran out.
 func noRequestDuringHolds(t *testing.T, reqs []discordtest.Request, retryAfter time.Duration) {
 	t.Helper()
-	for i, r := range reqs {
-		if r.Status != http.StatusTooManyRequests {
-			continue
-		}
-		for _, next := range reqs[i+1:] {
-			if gap := next.At.Sub(r.At); gap < retryAfter {
-				t.Errorf("%s came %v after a 429 on %s; retry_after was %v", next.Route, gap.Round(time.Millisecond), r.Route, retryAfter)
-			}
-		}
+	for _, v := range discordtest.SentDuringHold(reqs, retryAfter) {
+		t.Error(v)
 	}
 }
 

@@ -21,19 +21,10 @@ import (
 // its 10 s with many jobs and a frozen A1111, a second signal, and a token
 // reset that ends the bot with a clear message.
 
-// noRequestBefore checks that after each 429 on the interaction's routes,
-// nothing more was sent on them before its retry_after ran out.
 func noRequestBefore(t *testing.T, reqs []discordtest.Request, retryAfter time.Duration) {
 	t.Helper()
-	for i, r := range reqs {
-		if r.Status != http.StatusTooManyRequests {
-			continue
-		}
-		for _, next := range reqs[i+1:] {
-			if gap := next.At.Sub(r.At); gap < retryAfter {
-				t.Errorf("%s %v after a 429 on %s, before its retry_after of %v", next.Route, gap.Round(time.Millisecond), r.Route, retryAfter)
-			}
-		}
+	for _, v := range discordtest.SentDuringHold(reqs, retryAfter) {
+		t.Error(v)
 	}
 }
 

@@ -56,6 +56,24 @@ type Request struct {
 	Token string
 }
 
+// SentDuringHold lists the requests of reqs (one token's, in order) that
+// came after a 429 and before its retry_after ran out: what Discord counts
+// toward its invalid-request ban. Each entry says which, for a test's error.
+func SentDuringHold(reqs []Request, retryAfter time.Duration) []string {
+	var out []string
+	for i, r := range reqs {
+		if r.Status != http.StatusTooManyRequests {
+			continue
+		}
+		for _, next := range reqs[i+1:] {
+			if gap := next.At.Sub(r.At); gap < retryAfter {
+				out = append(out, fmt.Sprintf("%s %v after a 429 on %s, before its retry_after of %v", next.Route, gap.Round(time.Millisecond), r.Route, retryAfter))
+			}
+		}
+	}
+	return out
+}
+
 type fault struct {
 	status     int
 	retryAfter time.Duration // for 429
