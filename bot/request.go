@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -165,7 +166,14 @@ func (q *requester) do(ctx context.Context, c call, opts ...discordgo.RequestOpt
 		if err == nil {
 			return resp, nil
 		}
+		// A request that could not even be made (a URL that does not parse,
+		// say from a token with "%") will not be made by trying again.
+		var ue *url.Error
+		unbuildable := errors.As(err, &ue) && ue.Op == "parse"
 		err = scrub(err)
+		if unbuildable {
+			return nil, fmt.Errorf("%s: %w", c.what, err)
+		}
 		if c.callback && attempt > 1 && isAlreadyAcknowledged(err) {
 			return resp, nil
 		}
@@ -180,7 +188,7 @@ func (q *requester) do(ctx context.Context, c call, opts ...discordgo.RequestOpt
 			q.log.Warn("Discord request given up", "request", c.what, "status", seen.status, "attempts", attempt, "err", err)
 			return nil, fmt.Errorf("%s: gave up after %d attempts: %w", c.what, attempt, err)
 		}
-		q.log.Warn("Discord asked the bot to wait; retrying after the wait", "request", c.what, "status", seen.status, "wait", wait.Round(time.Millisecond), "attempt", attempt)
+		q.log.Warn("Discord request failed or was held; retrying after the wait", "request", c.what, "status", seen.status, "wait", wait.Round(time.Millisecond), "attempt", attempt)
 		if seen.status != http.StatusTooManyRequests {
 			// A 429's wait is the limiter's (it holds the route for
 			// everyone); a server error's is this request's own.
