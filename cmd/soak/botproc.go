@@ -78,6 +78,8 @@ type botProc interface {
 	Measure() (sample, error)
 	// HeapProfile writes a heap profile of the bot's process to path.
 	HeapProfile(path string) error
+	// CPUProfile starts profiling the bot's CPU into path ("" stops it).
+	CPUProfile(path string) error
 	// Stop shuts the bot down (app.Run's own shutdown) and waits for it,
 	// at most within.
 	Stop(within time.Duration) error
@@ -179,6 +181,11 @@ func (c *child) HeapProfile(path string) error {
 	return err
 }
 
+func (c *child) CPUProfile(path string) error {
+	_, err := c.ask(strings.TrimSpace("cpu " + path))
+	return err
+}
+
 func (c *child) Stop(within time.Duration) error {
 	_ = c.in.Close() // the child's signal to shut down
 	select {
@@ -250,6 +257,11 @@ func answer(line string) string {
 			return "error " + err.Error()
 		}
 		return "ok"
+	case line == "cpu" || strings.HasPrefix(line, "cpu "):
+		if err := cpuProfile(strings.TrimSpace(strings.TrimPrefix(line, "cpu"))); err != nil {
+			return "error " + err.Error()
+		}
+		return "ok"
 	}
 	return "error unknown request " + strconv.Quote(line)
 }
@@ -265,6 +277,33 @@ func writeHeapProfile(path string) error {
 		return fmt.Errorf("heap profile: %w", err)
 	}
 	return f.Close()
+}
+
+// cpuFile is the CPU profile being written, if any.
+var cpuFile *os.File
+
+// cpuProfile starts a CPU profile into path, or with "" stops the one
+// running.
+func cpuProfile(path string) error {
+	if path == "" {
+		if cpuFile == nil {
+			return nil
+		}
+		pprof.StopCPUProfile()
+		err := cpuFile.Close()
+		cpuFile = nil
+		return err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	cpuFile = f
+	return nil
 }
 
 // inProcess runs the bot in this process, as the e2e harness does. Its
@@ -294,6 +333,7 @@ func startInProcess(spec childSpec, logPath string) (botProc, error) {
 
 func (p *inProcess) Measure() (sample, error)      { return measure() }
 func (p *inProcess) HeapProfile(path string) error { return writeHeapProfile(path) }
+func (p *inProcess) CPUProfile(path string) error  { return cpuProfile(path) }
 func (p *inProcess) Exited() <-chan struct{}       { return p.exited }
 
 func (p *inProcess) Stop(within time.Duration) error {

@@ -64,6 +64,7 @@ type options struct {
 	loras        int
 	inProcess    bool
 	heapProfile  string
+	cpuProfile   string
 	keep         bool
 }
 
@@ -84,6 +85,7 @@ func run() int {
 	flag.IntVar(&o.loras, "loras", 2000, "LoRAs in the fake A1111's catalog")
 	flag.BoolVar(&o.inProcess, "inprocess", false, "run the bot in this process (figures include the fakes)")
 	flag.StringVar(&o.heapProfile, "heapprofile", "", "write the bot's heap profile here at the end (go tool pprof)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write the bot's CPU profile over the burst here (go tool pprof)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (the bot's log and database) even when all is well")
 	flag.Parse()
 	if o.duration <= 0 || o.jobs < 0 || o.users < 1 || o.rate < 0 || o.autocomplete < 0 || o.concurrency < 1 || o.steps < 1 || o.loras < 1 {
@@ -219,7 +221,21 @@ func soak(o options) (*result, error) {
 	}
 
 	fmt.Fprintf(os.Stderr, "soak: burst of %d autocompletes, %d at a time\n", o.autocomplete, o.concurrency)
+	if o.cpuProfile != "" {
+		path, err := filepath.Abs(o.cpuProfile)
+		if err == nil {
+			err = proc.CPUProfile(path)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	res.burst = l.burst(ctx, "burst", o.autocomplete, o.concurrency)
+	if o.cpuProfile != "" {
+		if err := proc.CPUProfile(""); err != nil {
+			fmt.Fprintf(os.Stderr, "soak: cpu profile: %v\n", err)
+		}
+	}
 	if err := mark(fmt.Sprintf("end (after %d more)", o.autocomplete)); err != nil {
 		return nil, err
 	}
