@@ -13,12 +13,10 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image/png"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -378,69 +376,12 @@ func BenchmarkUpload4x1024(b *testing.B) {
 	b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MB")
 }
 
-// autocompleteQueries makes n varied strings a user might type in the lora
-// option of a 10,000-LoRA catalog: prefixes, inner words, typos, other
-// case, aliases, nothing yet, and strings that match nothing.
-func autocompleteQueries(catalog []byte, n int) ([]string, error) {
-	var entries []struct {
-		Name  string `json:"name"`
-		Alias string `json:"alias"`
-	}
-	if err := json.Unmarshal(catalog, &entries); err != nil {
-		return nil, err
-	}
-	rng := rand.New(rand.NewPCG(3, 10000))
-	cut := func(r []rune, lo int) []rune { return r[:lo+rng.IntN(len(r)-lo+1)] }
-	var out []string
-	for len(out) < n {
-		e := entries[rng.IntN(len(entries))]
-		name := []rune(e.Name)
-		if len(name) < 3 {
-			continue
-		}
-		var q []rune
-		switch k := rng.IntN(10); k {
-		case 0, 1, 2: // a prefix
-			q = cut(name, 1)
-		case 3: // a word from inside the name
-			words := strings.FieldsFunc(e.Name, func(r rune) bool { return strings.ContainsRune(" _-.()[]", r) })
-			if len(words) == 0 {
-				continue
-			}
-			q = []rune(words[rng.IntN(len(words))])
-		case 4, 5: // a typo: one rune dropped or two swapped
-			q = slices.Clone(cut(name, 3))
-			i := rng.IntN(len(q) - 1)
-			if k == 4 {
-				q = slices.Delete(q, i, i+1)
-			} else {
-				q[i], q[i+1] = q[i+1], q[i]
-			}
-		case 6: // other case
-			q = []rune(strings.ToUpper(string(cut(name, 2))))
-		case 7: // the alias
-			if e.Alias == "" {
-				continue
-			}
-			q = []rune(e.Alias)
-		case 8: // nothing typed yet
-		case 9: // no such LoRA
-			q = []rune(fmt.Sprintf("zq%dxv", rng.IntN(1000)))
-		}
-		if len(q) > 100 {
-			q = q[:100]
-		}
-		out = append(out, string(q))
-	}
-	return out, nil
-}
-
 // BenchmarkAutocomplete10kLoRAs: autocomplete of the lora option with a
 // 10,000-LoRA catalog, timed by the fake Discord from the gateway dispatch
 // to the callback's arrival. Aim: p99 < 20 ms on loopback.
 func BenchmarkAutocomplete10kLoRAs(b *testing.B) {
 	catalog := a1111test.LoRAsJSON(10_000)
-	queries, err := autocompleteQueries(catalog, 1000)
+	queries, err := a1111test.TypedQueries(catalog, 1000, 3, 10000)
 	if err != nil {
 		b.Fatal(err)
 	}

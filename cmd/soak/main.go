@@ -23,11 +23,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -143,7 +140,7 @@ func soak(o options) (*result, error) {
 	catalog := a1111test.LoRAsJSON(o.loras)
 	sd := a1111test.NewServer(a1111test.Options{StepTime: o.stepTime, LoRAsJSON: catalog})
 	defer sd.Close()
-	queries, err := autocompleteQueries(catalog, 2000)
+	queries, err := a1111test.TypedQueries(catalog, 2000, 9, 2026)
 	if err != nil {
 		return nil, err
 	}
@@ -476,63 +473,6 @@ func (l *load) burst(ctx context.Context, phase string, n, conc int) time.Durati
 	}
 	wg.Wait()
 	return time.Since(start)
-}
-
-// autocompleteQueries makes n varied strings a user might type in a LoRA
-// option of catalog: prefixes, inner words, typos, other case, aliases,
-// nothing yet, and strings that match nothing (as e2e's benchmark does).
-func autocompleteQueries(catalog []byte, n int) ([]string, error) {
-	var entries []struct {
-		Name  string `json:"name"`
-		Alias string `json:"alias"`
-	}
-	if err := json.Unmarshal(catalog, &entries); err != nil {
-		return nil, fmt.Errorf("read the fake catalog: %w", err)
-	}
-	if len(entries) == 0 {
-		return nil, errors.New("the fake catalog is empty")
-	}
-	rng := rand.New(rand.NewPCG(9, 2026))
-	cut := func(r []rune, lo int) []rune { return r[:lo+rng.IntN(len(r)-lo+1)] }
-	var out []string
-	for len(out) < n {
-		e := entries[rng.IntN(len(entries))]
-		name := []rune(e.Name)
-		if len(name) < 3 {
-			continue
-		}
-		var q []rune
-		switch k := rng.IntN(10); k {
-		case 0, 1, 2:
-			q = cut(name, 1)
-		case 3:
-			words := strings.FieldsFunc(e.Name, func(r rune) bool { return strings.ContainsRune(" _-.()[]", r) })
-			if len(words) == 0 {
-				continue
-			}
-			q = []rune(words[rng.IntN(len(words))])
-		case 4, 5:
-			q = slices.Clone(cut(name, 3))
-			i := rng.IntN(len(q) - 1)
-			if k == 4 {
-				q = slices.Delete(q, i, i+1)
-			} else {
-				q[i], q[i+1] = q[i+1], q[i]
-			}
-		case 6:
-			q = []rune(strings.ToUpper(string(cut(name, 2))))
-		case 7:
-			q = []rune(e.Alias)
-		case 8:
-		case 9:
-			q = []rune(fmt.Sprintf("zq%dxv", rng.IntN(1000)))
-		}
-		if len(q) > 100 {
-			q = q[:100]
-		}
-		out = append(out, string(q))
-	}
-	return out, nil
 }
 
 // Flat, after warm-up: the heap may move by GC noise and caches that fill
