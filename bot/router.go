@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -90,7 +89,7 @@ type Router struct {
 	components map[string]Handler
 	modals     map[string]Handler
 	middleware []Middleware
-	inflight   sync.WaitGroup
+	inflight   inflight
 }
 
 // Use adds middleware; the first added runs outermost. Call it before
@@ -178,21 +177,14 @@ func ptrTo[T any](v T) *T { return &v }
 
 // Wait blocks until every handler running now has returned, or ctx ends.
 func (r *Router) Wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { r.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return r.inflight.wait(ctx)
 }
 
 // Dispatch serves one interaction to the end. It is safe to call from many
 // goroutines.
 func (r *Router) Dispatch(c *Ctx) {
-	r.inflight.Add(1)
-	defer r.inflight.Done()
+	r.inflight.add()
+	defer r.inflight.done()
 	if c.received.IsZero() {
 		c.received = time.Now()
 	}
