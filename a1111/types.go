@@ -30,15 +30,19 @@ type LoRAMeta struct {
 // Txt2ImgRequest is the body of POST /sdapi/v1/txt2img. Zero values are
 // omitted so that A1111's own defaults apply.
 type Txt2ImgRequest struct {
-	Prompt         string  `json:"prompt"`
-	NegativePrompt string  `json:"negative_prompt,omitempty"`
-	Seed           int64   `json:"seed"` // -1 for random
-	SamplerName    string  `json:"sampler_name,omitempty"`
-	Scheduler      string  `json:"scheduler,omitempty"`
-	BatchSize      int     `json:"batch_size,omitempty"`
-	NIter          int     `json:"n_iter,omitempty"`
-	Steps          int     `json:"steps,omitempty"`
-	CFGScale       float64 `json:"cfg_scale,omitempty"`
+	Prompt         string `json:"prompt"`
+	NegativePrompt string `json:"negative_prompt,omitempty"`
+	Seed           int64  `json:"seed"` // -1 for random
+	// Subseed (-1: random) is mixed into the seed's noise by
+	// SubseedStrength (0 to 1): a variation of the seed's image.
+	Subseed         int64   `json:"subseed,omitempty"`
+	SubseedStrength float64 `json:"subseed_strength,omitempty"`
+	SamplerName     string  `json:"sampler_name,omitempty"`
+	Scheduler       string  `json:"scheduler,omitempty"`
+	BatchSize       int     `json:"batch_size,omitempty"`
+	NIter           int     `json:"n_iter,omitempty"`
+	Steps           int     `json:"steps,omitempty"`
+	CFGScale        float64 `json:"cfg_scale,omitempty"`
 	// DistilledCFGScale is Flux's distilled guidance on Forge (its default
 	// 3.5); other servers ignore the field.
 	DistilledCFGScale float64        `json:"distilled_cfg_scale,omitempty"`
@@ -66,6 +70,8 @@ type Txt2ImgResult struct {
 type Info struct {
 	Seed                  int64             `json:"seed"`
 	AllSeeds              []int64           `json:"all_seeds"`
+	AllSubseeds           []int64           `json:"all_subseeds"`
+	SubseedStrength       float64           `json:"subseed_strength"`
 	Width                 int               `json:"width"`
 	Height                int               `json:"height"`
 	SamplerName           string            `json:"sampler_name"`

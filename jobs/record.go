@@ -99,6 +99,10 @@ type Store interface {
 	// returns how many it removed. The age rule reads every final record,
 	// so call it now and then (at start, hourly), not after every job.
 	PruneJobs(olderThan time.Time, keep int, pendingBefore time.Time) (int, error)
+	// DeleteJob forgets one record, whatever its state; a missing one is
+	// no error. Only its owner, or a member who may manage the channel's
+	// messages, may have a result forgotten (the caller checks).
+	DeleteJob(id string) error
 }
 
 // ErrNotFound: no record with that ID (never made, or pruned).
