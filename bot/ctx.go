@@ -283,6 +283,17 @@ func (c *Ctx) firstAnswer() time.Time {
 // Defer acknowledges now and promises a reply within 15 minutes. Users see
 // "lorabot is thinking…".
 func (c *Ctx) Defer(ephemeral bool) error {
+	return c.deferAs(ephemeral, c.I.Type == discordgo.InteractionMessageComponent && !ephemeral)
+}
+
+// DeferMessage acknowledges now with a new message to come (callback type
+// 5), also for a button on a message, where Defer acknowledges with an
+// update of that message: a result's button that starts a job answers with
+// the job's own message, and the result it was pressed on stays as it is.
+// Discord shows that new message as an answer to the one pressed.
+func (c *Ctx) DeferMessage() error { return c.deferAs(false, false) }
+
+func (c *Ctx) deferAs(ephemeral, update bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != stateNone {
@@ -293,7 +304,7 @@ func (c *Ctx) Defer(ephemeral bool) error {
 		data.Flags = discordgo.MessageFlagsEphemeral
 	}
 	t := discordgo.InteractionResponseDeferredChannelMessageWithSource
-	if c.I.Type == discordgo.InteractionMessageComponent && !ephemeral {
+	if update {
 		t = discordgo.InteractionResponseDeferredMessageUpdate
 		data = nil
 	}
@@ -419,6 +430,10 @@ func (c *Ctx) edit(m Message, opts ...discordgo.RequestOption) (*discordgo.Messa
 	}
 	return decodeMessage(resp)
 }
+
+// DeleteOriginal removes the interaction's original message: after a
+// button's Defer, the message the button is on.
+func (c *Ctx) DeleteOriginal() error { return c.deleteOriginal() }
 
 func (c *Ctx) deleteOriginal() error {
 	cl := c.onToken("remove the reply to interaction "+c.I.ID, http.MethodDelete,

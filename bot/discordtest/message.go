@@ -39,6 +39,13 @@ type Message struct {
 	GuildID       string
 	Kind          MessageKind
 	InteractionID string // the interaction whose token created it; "" for channel posts
+	// InteractedMessageID is the message whose button or select menu
+	// this message answers (Discord's interaction_metadata, which its
+	// client shows as a reply to that message); "" otherwise.
+	InteractedMessageID string
+	// ReferenceID is the message a channel post replies to
+	// (message_reference); "" for none.
+	ReferenceID string
 
 	Content     string
 	Flags       discordgo.MessageFlags
@@ -186,6 +193,8 @@ type wireMessage struct {
 	Flags           discordgo.MessageFlags    `json:"flags"`
 	WebhookID       string                    `json:"webhook_id,omitempty"`
 	ApplicationID   string                    `json:"application_id,omitempty"`
+	Metadata        map[string]any            `json:"interaction_metadata,omitempty"`
+	Reference       map[string]any            `json:"message_reference,omitempty"`
 }
 
 type wireAttachment struct {
@@ -234,6 +243,12 @@ func (s *Server) wire(m *Message) wireMessage {
 		w.Type = 20 // CHAT_INPUT_COMMAND reply
 		w.WebhookID = s.opts.AppID
 		w.ApplicationID = s.opts.AppID
+	}
+	if m.InteractedMessageID != "" {
+		w.Metadata = map[string]any{"id": m.InteractionID, "type": discordgo.InteractionMessageComponent, "interacted_message_id": m.InteractedMessageID}
+	}
+	if m.ReferenceID != "" {
+		w.Reference = map[string]any{"message_id": m.ReferenceID, "channel_id": m.ChannelID}
 	}
 	for _, a := range m.Attachments {
 		w.Attachments = append(w.Attachments, wireAttachment{

@@ -108,6 +108,10 @@ type messageData struct {
 	Components  *[]Component               `json:"components"`
 	Attachments *[]attachmentRef           `json:"attachments"`
 	Flags       *discordgo.MessageFlags    `json:"flags"`
+	// Channel posts only: the message it replies to.
+	Reference *struct {
+		MessageID string `json:"message_id"`
+	} `json:"message_reference"`
 
 	// Autocomplete (callback type 8) only.
 	Choices *[]*discordgo.ApplicationCommandOptionChoice `json:"choices"`

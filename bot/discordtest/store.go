@@ -127,9 +127,10 @@ func (s *Server) createLocked(m *Message, kind MessageKind, channelID, guildID, 
 func (s *Server) editLocked(old, m *Message) {
 	now := time.Now()
 	id, kind, ch, g, iid, created, flags := old.ID, old.Kind, old.ChannelID, old.GuildID, old.InteractionID, old.Created, old.Flags
-	log, shown := old.EditLog, old.Shown
+	log, shown, interacted, ref := old.EditLog, old.Shown, old.InteractedMessageID, old.ReferenceID
 	*old = *m
 	old.ID, old.Kind, old.ChannelID, old.GuildID, old.InteractionID, old.Created = id, kind, ch, g, iid, created
+	old.InteractedMessageID, old.ReferenceID = interacted, ref
 	old.Flags = flags &^ discordgo.MessageFlagsLoading
 	old.Edited = now
 	old.EditLog = append(log, now)
@@ -187,7 +188,7 @@ func (s *Server) WaitChannelMessage(ctx context.Context, cond func(Message) bool
 func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.mu.Lock()
-	var found *Attachment
+	found := s.uploads[id]
 	for _, m := range s.messages {
 		for i := range m.Attachments {
 			if m.Attachments[i].ID == id {
