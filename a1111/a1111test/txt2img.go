@@ -33,6 +33,8 @@ type Job struct {
 	Skipped     int      // batches cut short by /skip
 	LoRAs       []string // <lora:…> names that loaded, as typed
 	Ignored     []string // <lora:…> names A1111 did not find and ignored
+	Img2Img     bool     // it came on /img2img (Request holds its txt2img fields)
+	Denoising   float64  // img2img: the denoising_strength it ran with
 }
 
 // fifoLock is A1111's queue_lock: one generation at a time, waiters served
@@ -114,11 +116,36 @@ type plan struct {
 	seed      int64
 	model     a1111.Model // the override's, else resolved when the job starts
 	override  bool
-	loraNames []string // as typed in the prompt, in order
-	taskID    string   // "" when the flavor files API jobs under no task (SD.Next)
+	loraNames []string      // as typed in the prompt, in order
+	taskID    string        // "" when the flavor files API jobs under no task (SD.Next)
+	job       string        // shared.state.job: "scripts_txt2img", "scripts_img2img"
+	init      []image.Image // img2img: the decoded init images; nil for txt2img
+	denoise   float64       // img2img: denoising_strength
 }
 
 func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}) {
+	s.generation(w, r, epoch, false)
+}
+
+// img2img is POST /sdapi/v1/img2img: txt2img's handling, after the init
+// images are read (img2imgapi: 404 "Init image not found" without them,
+// 500 "Invalid encoded image" for one that does not decode).
+func (s *Server) img2img(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}) {
+	s.generation(w, r, epoch, true)
+}
+
+// img2imgJSON holds img2img's own fields as sent: init images as base64
+// strings (A1111 also takes data: URLs), denoising_strength absent or not.
+type img2imgJSON struct {
+	InitImages        []string `json:"init_images"`
+	DenoisingStrength *float64 `json:"denoising_strength"`
+	ResizeMode        int      `json:"resize_mode"`
+	ImageCFGScale     float64  `json:"image_cfg_scale"`
+}
+
+// generation runs a txt2img or an img2img request: both take the one lock,
+// are filed as tasks and report progress the same way.
+func (s *Server) generation(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}, img2img bool) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
@@ -130,14 +157,57 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan st
 	}
 	var params map[string]any
 	_ = json.Unmarshal(body, &params)
+	var i2i img2imgJSON
+	if img2img {
+		if err := json.Unmarshal(body, &i2i); err != nil {
+			s.validationError(w, err)
+			return
+		}
+		// The answer's echo leaves the images out (include_init_images
+		// is false).
+		params["init_images"], params["mask"] = nil, nil
+	}
 
 	s.mu.Lock()
-	s.requests = append(s.requests, req)
+	if img2img {
+		rec := a1111.Img2ImgRequest{Txt2ImgRequest: req, ResizeMode: i2i.ResizeMode, ImageCFGScale: i2i.ImageCFGScale}
+		if i2i.DenoisingStrength != nil {
+			rec.DenoisingStrength = *i2i.DenoisingStrength
+		}
+		for _, b := range i2i.InitImages {
+			raw, _ := decodeB64Image(b)
+			rec.InitImages = append(rec.InitImages, raw)
+		}
+		s.img2imgRequests = append(s.img2imgRequests, rec)
+	} else {
+		s.requests = append(s.requests, req)
+	}
 	old := s.oldServer
 	s.notifyLocked()
 	s.mu.Unlock()
 
 	p := newPlan(req, params)
+	kind := "txt2img"
+	if img2img {
+		kind = "img2img"
+		if i2i.InitImages == nil {
+			s.httpError(w, http.StatusNotFound, "Init image not found")
+			return
+		}
+		p.denoise = 0.75
+		if i2i.DenoisingStrength != nil {
+			p.denoise = *i2i.DenoisingStrength
+		}
+		for _, b := range i2i.InitImages {
+			img, err := decodeImage(b)
+			if err != nil {
+				s.httpError(w, http.StatusInternalServerError, "Invalid encoded image")
+				return
+			}
+			p.init = append(p.init, img)
+		}
+	}
+	p.job = "scripts_" + kind
 	var ok bool
 	// The sampler is checked before the job is queued (text2imgapi).
 	if p.sampler, p.scheduler, ok = s.resolveSampler(old, req.SamplerName, req.Scheduler); !ok {
@@ -147,7 +217,7 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan st
 	if s.opts.Flavor != FlavorSDNext {
 		p.taskID = req.ForceTaskID
 		if p.taskID == "" {
-			p.taskID = createTaskID("txt2img")
+			p.taskID = createTaskID(kind)
 		}
 	}
 
@@ -220,7 +290,7 @@ func newPlan(req a1111.Txt2ImgRequest, params map[string]any) plan {
 // false when the server went down or closed meanwhile.
 func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 	s.mu.Lock()
-	s.gen.begin("scripts_txt2img", time.Now())
+	s.gen.begin(p.job, time.Now())
 	if p.taskID != "" {
 		s.tasks.start(p.taskID)
 	}
@@ -228,7 +298,8 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 	p.model, restore = s.overrideLocked(p)
 	s.notifyLocked()
 	s.mu.Unlock()
-	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler, Scheduler: p.scheduler, TaskID: p.taskID}
+	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler, Scheduler: p.scheduler, TaskID: p.taskID,
+		Img2Img: p.init != nil, Denoising: p.denoise}
 	// down ends a job the server lost; its state went with the server.
 	down := func() (Job, int, bool) {
 		s.mu.Lock()
@@ -383,7 +454,13 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	for i := range n {
 		seeds[i] = p.seed + int64(i)
 		infotexts[i] = infotext(p, seeds[i], extra, version)
-		images = append(images, base64.StdEncoding.EncodeToString(s.encodeImage(format, p.width, p.height, seeds[i], infotexts[i])))
+		var img []byte
+		if p.init != nil && (format == "" || strings.EqualFold(format, "png")) {
+			img = blendPNG(p.init[i%len(p.init)], p.width, p.height, seeds[i], p.denoise, infotexts[i])
+		} else {
+			img = s.encodeImage(format, p.width, p.height, seeds[i], infotexts[i])
+		}
+		images = append(images, base64.StdEncoding.EncodeToString(img))
 	}
 	for i := range extras {
 		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, -int64(i+1), false, "")))
@@ -396,7 +473,7 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 		"cfg_scale": p.cfg, "steps": p.steps, "batch_size": p.batch, "restore_faces": false,
 		"face_restoration_model": nil, "sd_model_name": p.model.ModelName, "sd_model_hash": p.model.Hash,
 		"sd_vae_name": nil, "sd_vae_hash": nil, "seed_resize_from_w": -1, "seed_resize_from_h": -1,
-		"denoising_strength": nil, "extra_generation_params": extra, "index_of_first_image": 0,
+		"denoising_strength": denoisingInfo(p), "extra_generation_params": extra, "index_of_first_image": 0,
 		"infotexts": infotexts, "styles": []string{}, "job_timestamp": time.Now().Format("20060102150405"),
 		"clip_skip": 1, "is_using_inpainting_conditioning": false, "version": version,
 	}
@@ -439,6 +516,15 @@ func (s *Server) encodeImage(format string, w, h int, seed int64, params string)
 	return makePNG(w, h, seed, s.opts.NoisyImages, params)
 }
 
+// denoisingInfo is info's denoising_strength: img2img's, null for a
+// txt2img without hires fix.
+func denoisingInfo(p plan) any {
+	if p.init == nil {
+		return nil
+	}
+	return p.denoise
+}
+
 func repeat(s string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -460,6 +546,9 @@ func infotext(p plan, seed int64, extra map[string]any, version string) string {
 	}
 	fmt.Fprintf(&b, ", CFG scale: %g, Seed: %d, Size: %dx%d, Model hash: %s, Model: %s",
 		p.cfg, seed, p.width, p.height, p.model.Hash, p.model.ModelName)
+	if p.init != nil {
+		fmt.Fprintf(&b, ", Denoising strength: %g", p.denoise)
+	}
 	if h, ok := extra["Lora hashes"].(string); ok {
 		fmt.Fprintf(&b, ", Lora hashes: %q", h)
 	}
