@@ -254,26 +254,39 @@ func EditLayers(s Source, f EditForm) (imagine.Layers, error) {
 	from.Options.LoRAs = [gen.LoRASlots]gen.LoRAChoice{}
 	from.Options.Negative, from.NegativeText = "", ""
 	l := imagine.Layers{From: &from, Lineage: s.lineage(Edit, 0)}
-	l.Cmd.Prompt = strings.TrimSpace(f.Prompt)
-	if l.Cmd.Prompt == "" {
-		return imagine.Layers{}, &gen.InputError{Msg: "Write a prompt: what should the image show?"}
-	}
-	l.Cmd.Negative = strings.TrimSpace(f.Negative)
-	loras, err := ParseLoRAs(f.LoRAs)
+	o, err := FormOptions(f)
 	if err != nil {
 		return imagine.Layers{}, err
 	}
-	l.Cmd.LoRAs = loras
+	l.Cmd = o
+	return l, nil
+}
+
+// FormOptions are the options the form's values give, checked: a prompt,
+// LoRAs as name:weight, a seed or "random". The form's values are typed by
+// the user, so a planner refuses rather than clamps them.
+func FormOptions(f EditForm) (gen.Options, error) {
+	var o gen.Options
+	o.Prompt = strings.TrimSpace(f.Prompt)
+	if o.Prompt == "" {
+		return o, &gen.InputError{Msg: "Write a prompt: what should the image show?"}
+	}
+	o.Negative = strings.TrimSpace(f.Negative)
+	loras, err := ParseLoRAs(f.LoRAs)
+	if err != nil {
+		return o, err
+	}
+	o.LoRAs = loras
 	switch seed := strings.ToLower(strings.TrimSpace(f.Seed)); seed {
 	case "", "random", "-1":
 	default:
 		n, err := strconv.ParseInt(seed, 10, 64)
 		if err != nil || n < 0 || n > math.MaxUint32 {
-			return imagine.Layers{}, &gen.InputError{Msg: fmt.Sprintf("The seed %q is not a whole number from 0 to %d (or \"random\").", f.Seed, uint32(math.MaxUint32))}
+			return o, &gen.InputError{Msg: fmt.Sprintf("The seed %q is not a whole number from 0 to %d (or \"random\").", f.Seed, uint32(math.MaxUint32))}
 		}
-		l.Cmd.Seed = &n
+		o.Seed = &n
 	}
-	return l, nil
+	return o, nil
 }
 
 // ParseLoRAs reads "name:weight, name2, name3:0.5" into the LoRA slots: a

@@ -27,6 +27,11 @@ type Message struct {
 	Ephemeral  bool // only the user who asked sees it
 	// AllowUserMention lets Content ping the users it mentions.
 	AllowUserMention bool
+	// ReplyTo is a message in the same channel that a channel post
+	// (ChannelMessage) answers, shown as a reply; "" for none. An
+	// interaction's own messages cannot carry it: Discord shows the one a
+	// button's answer comes from by itself.
+	ReplyTo string
 }
 
 // ErrAnswered is returned by Choices when the autocomplete was already
@@ -531,6 +536,10 @@ func (c *Ctx) ChannelMessage(m Message, opts ...discordgo.RequestOption) (*disco
 	send := &discordgo.MessageSend{
 		Content: m.Content, Embeds: m.Embeds, Components: m.Components,
 		AllowedMentions: mentions(m),
+	}
+	if m.ReplyTo != "" {
+		// A reply to a message deleted meanwhile is posted as a plain one.
+		send.Reference = &discordgo.MessageReference{MessageID: m.ReplyTo, ChannelID: c.I.ChannelID, FailIfNotExists: new(false)}
 	}
 	var body any = send
 	if len(m.Files) > 0 {

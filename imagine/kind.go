@@ -75,3 +75,15 @@ const (
 	DefaultStrength  = 0.6
 	CreativeStrength = 0.3
 )
+
+// SamplerSteps is how many steps the server's sampler runs for r, what its
+// progress shows as sampling_steps: img2img denoises only part of the way,
+// int(min(strength, 0.999) × steps) + 1 steps (A1111's
+// setup_img2img_steps), so that the bot can tell its own job's progress
+// from another's.
+func (r *Request) SamplerSteps() int {
+	if r.Kind != Img2Img {
+		return r.Options.Steps
+	}
+	return int(min(r.Strength, 0.999)*float64(r.Options.Steps)) + 1
+}

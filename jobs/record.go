@@ -69,6 +69,9 @@ type Record struct {
 	Runs int `json:"runs,omitempty"`
 	// Seeds are the seeds A1111 reported, once done.
 	Seeds []int64 `json:"seeds,omitempty"`
+	// Caption is a describe job's description, once done: its result's
+	// buttons start an /imagine from it.
+	Caption string `json:"caption,omitempty"`
 	// Error is the sentence the user was shown, once failed.
 	Error   string    `json:"error,omitempty"`
 	Created time.Time `json:"created"`

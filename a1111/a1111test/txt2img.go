@@ -357,7 +357,7 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 		s.gen.skipped = false
 		interrupted := s.gen.interrupted
 		if !interrupted {
-			s.gen.steps = p.steps // the sampler sets it as it starts
+			s.gen.steps = p.samplerSteps() // the sampler sets it as it starts
 		}
 		s.notifyLocked()
 		s.mu.Unlock()
@@ -365,7 +365,7 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 			job.Interrupted = true
 			break
 		}
-		for st := 0; st < p.steps; st++ {
+		for st := 0; st < p.samplerSteps(); st++ {
 			timer.Reset(s.opts.StepTime)
 			select {
 			case <-timer.C:
@@ -448,17 +448,33 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	}
 	n := produced
 	seeds := make([]int64, n)
+	subseeds := make([]int64, n)
 	infotexts := make([]string, n)
 	extras := job.Images - produced
 	images := make([]string, 0, n+extras)
+	// As processing.py does: with a subseed strength every image keeps the
+	// seed and the subseeds count up; without, the seeds count up.
+	strength := p.req.SubseedStrength
+	subseed := p.req.Subseed
+	if subseed <= 0 {
+		subseed = p.seed + 1000
+		if p.req.Subseed == -1 {
+			subseed = int64(rand.Uint32())
+		}
+	}
 	for i := range n {
-		seeds[i] = p.seed + int64(i)
+		seeds[i], subseeds[i] = p.seed+int64(i), subseed+int64(i)
+		look := seeds[i] // what the picture is drawn from
+		if strength > 0 {
+			seeds[i] = p.seed
+			look = p.seed*31 + subseeds[i]*int64(1+strength*100)
+		}
 		infotexts[i] = infotext(p, seeds[i], extra, version)
 		var img []byte
 		if p.init != nil && (format == "" || strings.EqualFold(format, "png")) {
-			img = blendPNG(p.init[i%len(p.init)], p.width, p.height, seeds[i], p.denoise, infotexts[i])
+			img = blendPNG(p.init[i%len(p.init)], p.width, p.height, look, p.denoise, infotexts[i])
 		} else {
-			img = s.encodeImage(format, p.width, p.height, seeds[i], infotexts[i])
+			img = s.encodeImage(format, p.width, p.height, look, infotexts[i])
 		}
 		images = append(images, base64.StdEncoding.EncodeToString(img))
 	}
@@ -468,8 +484,8 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	info := map[string]any{
 		"prompt": p.req.Prompt, "all_prompts": repeat(p.req.Prompt, n),
 		"negative_prompt": p.req.NegativePrompt, "all_negative_prompts": repeat(p.req.NegativePrompt, n),
-		"seed": p.seed, "all_seeds": seeds, "subseed": p.seed + 1000, "all_subseeds": seeds,
-		"subseed_strength": 0, "width": p.width, "height": p.height, "sampler_name": p.sampler,
+		"seed": p.seed, "all_seeds": seeds, "subseed": subseed, "all_subseeds": subseeds,
+		"subseed_strength": strength, "width": p.width, "height": p.height, "sampler_name": p.sampler,
 		"cfg_scale": p.cfg, "steps": p.steps, "batch_size": p.batch, "restore_faces": false,
 		"face_restoration_model": nil, "sd_model_name": p.model.ModelName, "sd_model_hash": p.model.Hash,
 		"sd_vae_name": nil, "sd_vae_hash": nil, "seed_resize_from_w": -1, "seed_resize_from_h": -1,
@@ -554,4 +570,15 @@ func infotext(p plan, seed int64, extra map[string]any, version string) string {
 	}
 	b.WriteString(", Version: " + version)
 	return b.String()
+}
+
+// samplerSteps is how many steps the sampler runs, what /progress shows as
+// sampling_steps: an img2img job denoises only part of the way, so A1111
+// runs int(min(denoising_strength, 0.999) × steps) + 1 of them
+// (sd_samplers_common.setup_img2img_steps, then launch_sampling(t_enc+1)).
+func (p plan) samplerSteps() int {
+	if p.init == nil {
+		return p.steps
+	}
+	return int(min(p.denoise, 0.999)*float64(p.steps)) + 1
 }

@@ -126,6 +126,8 @@ type Attachment struct {
 	Size        int64
 	URL         string // served by the fake
 	Data        []byte
+	// Width and Height are an image's size in pixels, 0 for other files.
+	Width, Height int
 }
 
 // Component is a message or modal component as the bot sent it. One
@@ -205,6 +207,8 @@ type wireAttachment struct {
 	Size        int64  `json:"size"`
 	URL         string `json:"url"`
 	ProxyURL    string `json:"proxy_url"`
+	Width       int    `json:"width,omitempty"`
+	Height      int    `json:"height,omitempty"`
 }
 
 type wireUser struct {
@@ -253,7 +257,7 @@ func (s *Server) wire(m *Message) wireMessage {
 	for _, a := range m.Attachments {
 		w.Attachments = append(w.Attachments, wireAttachment{
 			ID: a.ID, Filename: a.Filename, Description: a.Description,
-			ContentType: a.ContentType, Size: a.Size, URL: a.URL, ProxyURL: a.URL,
+			ContentType: a.ContentType, Size: a.Size, URL: a.URL, ProxyURL: a.URL, Width: a.Width, Height: a.Height,
 		})
 	}
 	return w

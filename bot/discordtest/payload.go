@@ -110,7 +110,8 @@ type messageData struct {
 	Flags       *discordgo.MessageFlags    `json:"flags"`
 	// Channel posts only: the message it replies to.
 	Reference *struct {
-		MessageID string `json:"message_id"`
+		MessageID       string `json:"message_id"`
+		FailIfNotExists *bool  `json:"fail_if_not_exists"`
 	} `json:"message_reference"`
 
 	// Autocomplete (callback type 8) only.

@@ -1,8 +1,10 @@
 package discordtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,10 +84,15 @@ func (s *Server) buildMessageLocked(base *Message, md messageData, up upload, pa
 			name = ref.Filename
 		}
 		id := s.nextID()
-		m.Attachments = append(m.Attachments, Attachment{
+		a := Attachment{
 			ID: id, Filename: name, Description: ref.Description, ContentType: f.ContentType,
 			Size: f.Size, URL: s.base + "/attachments/" + id + "/" + url.PathEscape(name), Data: f.Data,
-		})
+		}
+		// Discord tells an image's size in pixels.
+		if cfg, _, err := image.DecodeConfig(bytes.NewReader(f.Data)); err == nil {
+			a.Width, a.Height = cfg.Width, cfg.Height
+		}
+		m.Attachments = append(m.Attachments, a)
 	}
 	return &m
 }
