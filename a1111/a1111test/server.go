@@ -1,6 +1,8 @@
 // Package a1111test is a fake AUTOMATIC1111 WebUI API for tests: real PNGs,
 // A1111's one-job-at-a-time lock, step-by-step /progress, interrupt and
-// skip, checkpoint loads, the LoRA catalog with refresh, --api-auth,
+// skip, img2img (its images blend the init image by denoising_strength),
+// extra-single-image upscaling and interrogate (CLIP, DeepDanbooru) under
+// the same lock, /upscalers, checkpoint loads, the LoRA catalog with refresh, --api-auth,
 // --nowebui, the web UI's task queue (force_task_id, /internal/progress,
 // /internal/pending-tasks), keep-alive closing, and failure switches (down,
 // 500, hang, malformed JSON, 401, no --api, a proxy's 502) that can be
