@@ -535,6 +535,12 @@ func (im *imagineCmd) failure(x *job, err error) string {
 			return fmt.Sprintf("Your job was tried on %d image servers and none could finish it; please try again later.", tried+1)
 		}
 		return "The image server stopped answering, so your job was not finished; please try again later."
+	case errors.Is(err, a1111.ErrNotSupported) && x.req.Kind == imagine.Describe:
+		other := a1111.InterrogatorCLIP
+		if x.req.Interrogator == a1111.InterrogatorCLIP {
+			other = a1111.InterrogatorDeepDanbooru
+		}
+		return fmt.Sprintf("The image server has no %s interrogator; try /describe with the %s model.", x.req.Interrogator, other)
 	case errors.As(err, &ae):
 		return ae.PublicMessage()
 	}

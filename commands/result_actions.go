@@ -47,6 +47,9 @@ func (im *imagineCmd) act(c *bot.Ctx, a actions.Action, id string, image int) er
 	if err != nil {
 		return err
 	}
+	if err := src.CheckImage(a, image); err != nil {
+		return err
+	}
 	switch a {
 	case actions.Edit:
 		return imagineForm(c, editPrefix+":"+id, "Edit and run again", actions.EditDefaults(src))
