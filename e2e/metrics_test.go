@@ -8,19 +8,16 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"lorabot/a1111/a1111test"
 	"lorabot/app"
 	"lorabot/bot/discordtest"
 	"lorabot/config"
+	"lorabot/metrics/metricstest"
 )
 
 // freeAddr is a loopback address with a port nobody listens on now, for
 // METRICS_ADDR (which takes no port 0).
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,54 +55,17 @@ func (e *env) get(path string) (int, string) {
 }
 
 // scrape reads /metrics and parses it with Prometheus's own text parser.
-func (e *env) scrape() scraped {
+func (e *env) scrape() metricstest.Scrape {
 	e.t.Helper()
 	code, body := e.get("/metrics")
 	if code != http.StatusOK {
 		e.t.Fatalf("/metrics: status %d\n%s", code, body)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(strings.NewReader(body))
+	s, err := metricstest.Parse(strings.NewReader(body))
 	if err != nil {
-		e.t.Fatalf("/metrics does not parse: %v\n%s", err, body)
+		e.t.Fatalf("%v\n%s", err, body)
 	}
-	return scraped{fams, body}
-}
-
-type scraped struct {
-	fams map[string]*dto.MetricFamily
-	text string
-}
-
-// sum adds up the samples of family name whose labels include want
-// (name, value pairs): a counter's or gauge's value, a histogram's count.
-func (s scraped) sum(name string, want ...string) float64 {
-	total := 0.0
-	f := s.fams[name]
-	if f == nil {
-		return -1
-	}
-next:
-	for _, m := range f.Metric {
-		have := map[string]string{}
-		for _, l := range m.Label {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(want); i += 2 {
-			if have[want[i]] != want[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			total += m.Counter.GetValue()
-		case m.Gauge != nil:
-			total += m.Gauge.GetValue()
-		case m.Histogram != nil:
-			total += float64(m.Histogram.GetSampleCount())
-		}
-	}
-	return total
+	return s
 }
 
 // readyIs waits until /readyz answers ready (200) or not (503), and
@@ -179,47 +139,37 @@ func TestMetricsAndReadiness(t *testing.T) {
 	}
 
 	s := e.scrape()
-	for _, c := range []struct {
-		what string
-		got  float64
-		want float64
-	}{
-		{"jobs done", s.sum("lorabot_jobs_total", "outcome", "done"), 3},
-		{"jobs failed", s.sum("lorabot_jobs_total", "outcome", "failed"), 1},
-		{"jobs cancelled", s.sum("lorabot_jobs_total", "outcome", "cancelled"), 0},
-		{"waits timed", s.sum("lorabot_job_wait_seconds"), 4},
-		{"generations timed (those that gave images)", s.sum("lorabot_generation_seconds"), 3},
-		{"jobs done per server, summed", s.sum("lorabot_server_jobs_done_total"), 3},
-		{"queued now", s.sum("lorabot_queue_jobs", "state", "queued"), 0},
-		{"running now", s.sum("lorabot_queue_jobs", "state", "running"), 0},
-		{"servers up", s.sum("lorabot_server_up"), 2},
-		{"gateway connected", s.sum("lorabot_discord_gateway_connected"), 1},
-		{"429s", s.sum("lorabot_discord_rate_limited_total"), 0},
-		{"late answers", s.sum("lorabot_interactions_late_total"), 0},
-	} {
-		if c.got != c.want {
-			t.Errorf("%s: %v, want %v", c.what, c.got, c.want)
-		}
+	for _, bad := range s.Check([]metricstest.Want{
+		metricstest.Expect("lorabot_jobs_total", 3, "outcome", "done"),
+		metricstest.Expect("lorabot_jobs_total", 1, "outcome", "failed"),
+		metricstest.Expect("lorabot_jobs_total", 0, "outcome", "cancelled"),
+		metricstest.Expect("lorabot_job_wait_seconds", 4),
+		metricstest.Expect("lorabot_generation_seconds", 3), // those that gave images
+		metricstest.Expect("lorabot_server_jobs_done_total", 3),
+		metricstest.Expect("lorabot_queue_jobs", 0, "state", "queued"),
+		metricstest.Expect("lorabot_queue_jobs", 0, "state", "running"),
+		metricstest.Expect("lorabot_server_up", 2),
+		metricstest.Expect("lorabot_discord_gateway_connected", 1),
+		metricstest.Expect("lorabot_discord_rate_limited_total", 0),
+		metricstest.Expect("lorabot_interactions_late_total", 0),
+		metricstest.Expect("lorabot_interaction_answer_seconds", 1, "kind", "autocomplete"),
+		metricstest.Expect("lorabot_interaction_answer_seconds", 4, "kind", "command"),
+	}) {
+		t.Error(bad)
 	}
 	// Every /imagine and the autocomplete were answered through the
 	// callback route, and their latency timed by kind.
-	if n := s.sum("lorabot_discord_requests_total", "route", "interaction_callback", "status", "204"); n < 5 {
+	if n, _ := s.Sum("lorabot_discord_requests_total", "route", "interaction_callback", "status", "204"); n < 5 {
 		t.Errorf("callbacks answered 204: %v, want at least the 5 interactions", n)
 	}
-	if n := s.sum("lorabot_discord_requests_total", "route", "interaction_edit"); n < 4 {
+	if n, _ := s.Sum("lorabot_discord_requests_total", "route", "interaction_edit"); n < 4 {
 		t.Errorf("edits of job messages: %v, want at least one per job", n)
 	}
-	if n := s.sum("lorabot_interaction_answer_seconds", "kind", "autocomplete"); n != 1 {
-		t.Errorf("autocomplete answers timed: %v, want 1", n)
-	}
-	if n := s.sum("lorabot_interaction_answer_seconds", "kind", "command"); n != 4 {
-		t.Errorf("command answers timed: %v, want 4", n)
-	}
-	if s.sum("lorabot_server_model_info", "model", "v1-5-pruned-emaonly.safetensors") < 1 {
-		t.Errorf("no server shows the checkpoint it has loaded:\n%s", grepLines(s.text, "lorabot_server_model_info"))
+	if n, _ := s.Sum("lorabot_server_model_info", "model", "v1-5-pruned-emaonly.safetensors"); n < 1 {
+		t.Errorf("no server shows the checkpoint it has loaded:\n%s", s.Lines("lorabot_server_model_info"))
 	}
 	for _, secret := range []string{e.cfg.DiscordToken, alice.ID, bob.ID, carol.ID, "lighthouse", "secret prompt"} {
-		if strings.Contains(s.text, secret) {
+		if strings.Contains(s.Text, secret) {
 			t.Errorf("/metrics carries %q", secret)
 		}
 	}
@@ -265,13 +215,14 @@ func TestMetricsAndReadiness(t *testing.T) {
 	if body := e.readyIs(false); !strings.Contains(body, "a1111") || strings.Contains(body, "discord") {
 		t.Errorf("/readyz with both servers down says %q; want the image servers named, and nothing else", body)
 	}
-	if s := e.scrape(); s.sum("lorabot_server_up") != 0 {
-		t.Errorf("both servers down, yet lorabot_server_up sums to %v", s.sum("lorabot_server_up"))
+	if n, _ := e.scrape().Sum("lorabot_server_up"); n != 0 {
+		t.Errorf("both servers down, yet lorabot_server_up sums to %v", n)
 	}
 	e.sds[1].SetMode(a1111test.ModeOK)
 	e.readyIs(true)
-	if s := e.scrape(); s.sum("lorabot_server_up", "server", e.sds[1].Addr()) != 1 || s.sum("lorabot_server_up") != 1 {
-		t.Errorf("server 2 is back: up per server\n%s", grepLines(s.text, "lorabot_server_up"))
+	s = e.scrape()
+	for _, bad := range s.Check([]metricstest.Want{metricstest.Expect("lorabot_server_up", 1, "server", e.sds[1].Addr()), metricstest.Expect("lorabot_server_up", 1)}) {
+		t.Errorf("server 2 is back: %s\n%s", bad, s.Lines("lorabot_server_up"))
 	}
 
 	// Stopped, the listener is gone with the bot.
@@ -279,14 +230,4 @@ func TestMetricsAndReadiness(t *testing.T) {
 	if _, err := http.Get("http://" + e.cfg.MetricsAddr + "/healthz"); err == nil {
 		t.Error("/healthz still answers after the bot stopped")
 	}
-}
-
-func grepLines(text, prefix string) string {
-	var out []string
-	for _, l := range strings.Split(text, "\n") {
-		if strings.HasPrefix(l, prefix) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

@@ -14,58 +14,33 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"lorabot/bot"
 	"lorabot/health"
+	"lorabot/metrics/metricstest"
 	"lorabot/queue"
 )
 
 // scrape reads /metrics from h and parses it as Prometheus does.
-func scrape(t *testing.T, h http.Handler) map[string]*dto.MetricFamily {
+func scrape(t *testing.T, h http.Handler) metricstest.Scrape {
 	t.Helper()
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("/metrics: status %d: %s", rec.Code, rec.Body)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(rec.Body)
+	s, err := metricstest.Parse(rec.Body)
 	if err != nil {
-		t.Fatalf("/metrics does not parse: %v", err)
+		t.Fatal(err)
 	}
-	return fams
+	return s
 }
 
-// value finds the sample of family name whose labels include want
-// (name=value pairs); ok is false when there is none.
-func value(fams map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
-	f := fams[name]
-	if f == nil {
-		return 0, false
+func expect(t *testing.T, s metricstest.Scrape, wants []metricstest.Want) {
+	t.Helper()
+	for _, bad := range s.Check(wants) {
+		t.Error(bad)
 	}
-next:
-	for _, m := range f.Metric {
-		have := map[string]string{}
-		for _, l := range m.Label {
-			have[l.GetName()] = l.GetValue()
-		}
-		for i := 0; i+1 < len(want); i += 2 {
-			if have[want[i]] != want[i+1] {
-				continue next
-			}
-		}
-		switch {
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.Histogram.GetSampleCount()), true
-		}
-	}
-	return 0, false
 }
 
 func TestHooksMoveTheirMetrics(t *testing.T) {
@@ -82,32 +57,23 @@ func TestHooksMoveTheirMetrics(t *testing.T) {
 	m.DiscordRequest(bot.RouteCallback, 204)
 	m.Answered("autocomplete", 3*time.Millisecond)
 	m.Answered("unknown", time.Second) // not a kind the router names: ignored
-	fams := scrape(t, m.Handler(nil))
-	for _, tc := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
-		{"lorabot_jobs_total", []string{"outcome", "done"}, 2},
-		{"lorabot_jobs_total", []string{"outcome", "failed"}, 1},
-		{"lorabot_jobs_total", []string{"outcome", "no_server"}, 0}, // shown before it happens
-		{"lorabot_job_wait_seconds", nil, 2},
-		{"lorabot_generation_seconds", []string{"server", "gpu1:7860"}, 1},
-		{"lorabot_discord_requests_total", []string{"route", bot.RouteEdit, "status", "429"}, 1},
-		{"lorabot_discord_requests_total", []string{"route", bot.RouteEdit, "status", "200"}, 1},
-		{"lorabot_discord_rate_limited_total", []string{"route", bot.RouteEdit}, 1},
-		{"lorabot_discord_rate_limited_total", []string{"route", bot.RouteCallback}, 0},
-		{"lorabot_interaction_answer_seconds", []string{"kind", "autocomplete"}, 1},
-	} {
-		got, ok := value(fams, tc.name, tc.labels...)
-		if !ok || got != tc.want {
-			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
-		}
-	}
-	if f := fams["lorabot_job_wait_seconds"]; f.GetType() != dto.MetricType_HISTOGRAM || f.Metric[0].Histogram.GetSampleSum() != 2 {
+	sc := scrape(t, m.Handler(nil))
+	expect(t, sc, []metricstest.Want{
+		metricstest.Expect("lorabot_jobs_total", 2, "outcome", "done"),
+		metricstest.Expect("lorabot_jobs_total", 1, "outcome", "failed"),
+		metricstest.Expect("lorabot_jobs_total", 0, "outcome", "no_server"), // shown before it happens
+		metricstest.Expect("lorabot_job_wait_seconds", 2),
+		metricstest.Expect("lorabot_generation_seconds", 1, "server", "gpu1:7860"),
+		metricstest.Expect("lorabot_discord_requests_total", 1, "route", bot.RouteEdit, "status", "429"),
+		metricstest.Expect("lorabot_discord_requests_total", 1, "route", bot.RouteEdit, "status", "200"),
+		metricstest.Expect("lorabot_discord_rate_limited_total", 1, "route", bot.RouteEdit),
+		metricstest.Expect("lorabot_discord_rate_limited_total", 0, "route", bot.RouteCallback),
+		metricstest.Expect("lorabot_interaction_answer_seconds", 1, "kind", "autocomplete"),
+	})
+	if f := sc.Families["lorabot_job_wait_seconds"]; f.GetType() != dto.MetricType_HISTOGRAM || f.Metric[0].Histogram.GetSampleSum() != 2 {
 		t.Errorf("wait histogram: %v", f)
 	}
-	if _, ok := fams["go_goroutines"]; !ok {
+	if _, ok := sc.Families["go_goroutines"]; !ok {
 		t.Error("Go's runtime metrics are missing")
 	}
 }
@@ -132,38 +98,26 @@ func TestViewsAreReadAtEachScrape(t *testing.T) {
 		Router:  func() bot.RouterStats { return bot.RouterStats{Late: 2, TooOld: 1} },
 	})
 	h := m.Handler(nil)
-	fams := scrape(t, h)
-	if v, _ := value(fams, "lorabot_server_up", "server", "gpu1:7860"); v != 0 {
-		t.Errorf("server down: up = %v", v)
-	}
-	if v, _ := value(fams, "lorabot_discord_gateway_connected"); v != 0 {
-		t.Errorf("gateway down: connected = %v", v)
-	}
+	expect(t, scrape(t, h), []metricstest.Want{
+		metricstest.Expect("lorabot_server_up", 0, "server", "gpu1:7860"),
+		metricstest.Expect("lorabot_discord_gateway_connected", 0),
+	})
 	up.Store(true)
 	st.Store(4)
-	fams = scrape(t, h)
-	for _, tc := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
-		{"lorabot_server_up", []string{"server", "gpu1:7860"}, 1},
-		{"lorabot_server_up", []string{"server", "gpu2:7860"}, 0},
-		{"lorabot_server_model_info", []string{"server", "gpu1:7860", "model", "sd_xl_base_1.0.safetensors"}, 1},
-		{"lorabot_server_jobs_done_total", []string{"server", "gpu1:7860"}, 3},
-		{"lorabot_server_jobs_done_total", []string{"server", "gpu2:7860"}, 0},
-		{"lorabot_queue_jobs", []string{"state", "queued"}, 4},
-		{"lorabot_queue_jobs", []string{"state", "running"}, 1},
-		{"lorabot_discord_gateway_connected", nil, 1},
-		{"lorabot_interactions_late_total", []string{"reason", "answered_late"}, 2},
-		{"lorabot_interactions_late_total", []string{"reason", "arrived_too_old"}, 1},
-	} {
-		got, ok := value(fams, tc.name, tc.labels...)
-		if !ok || got != tc.want {
-			t.Errorf("%s%v = %v (present %v), want %v", tc.name, tc.labels, got, ok, tc.want)
-		}
-	}
-	if _, ok := value(fams, "lorabot_server_model_info", "server", "gpu2:7860"); ok {
+	sc := scrape(t, h)
+	expect(t, sc, []metricstest.Want{
+		metricstest.Expect("lorabot_server_up", 1, "server", "gpu1:7860"),
+		metricstest.Expect("lorabot_server_up", 0, "server", "gpu2:7860"),
+		metricstest.Expect("lorabot_server_model_info", 1, "server", "gpu1:7860", "model", "sd_xl_base_1.0.safetensors"),
+		metricstest.Expect("lorabot_server_jobs_done_total", 3, "server", "gpu1:7860"),
+		metricstest.Expect("lorabot_server_jobs_done_total", 0, "server", "gpu2:7860"),
+		metricstest.Expect("lorabot_queue_jobs", 4, "state", "queued"),
+		metricstest.Expect("lorabot_queue_jobs", 1, "state", "running"),
+		metricstest.Expect("lorabot_discord_gateway_connected", 1),
+		metricstest.Expect("lorabot_interactions_late_total", 2, "reason", "answered_late"),
+		metricstest.Expect("lorabot_interactions_late_total", 1, "reason", "arrived_too_old"),
+	})
+	if _, ok := sc.Sum("lorabot_server_model_info", "server", "gpu2:7860"); ok {
 		t.Error("a server whose model is unknown shows a model")
 	}
 }
