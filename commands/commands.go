@@ -52,6 +52,9 @@ type Deps struct {
 	// ProgressEvery is how often a running job asks A1111 for progress.
 	ProgressEvery time.Duration
 	Log           *slog.Logger
+	// JobEnded, when set, hears how each job ended (metrics), after its
+	// log line and before its outcome is posted; it must return quickly.
+	JobEnded func(JobEnd)
 }
 
 // ServerHealth is what the commands need of the health tracker.

@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -25,6 +26,10 @@ type Config struct {
 	DBPath          string
 	LoRADir         string
 	MaxQueuePerUser int
+
+	MetricsAddr string     // METRICS_ADDR: host:port of /metrics, /healthz, /readyz; "" = off
+	LogFormat   string     // LOG_FORMAT: "text" or "json"
+	LogLevel    slog.Level // LOG_LEVEL
 }
 
 // Defaults, as .env.example lists them.
@@ -105,7 +110,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MaxQueuePerUser = n
 	}
-	return c, nil
+	return c, loadOps(get, &c)
 }
 
 // parseA1111URLs checks A1111_URL's comma-separated list entry by entry. An
