@@ -27,7 +27,7 @@ var budgets = []struct {
 	name   string
 	budget int64
 }{
-	{"discord-10MiB", 10 << 20}, // Discord's default per file: fits at full size
+	{"discord-10MiB", 10 << 20},  // Discord's default per file: fits at full size
 	{"scaled-300KiB", 300 << 10}, // a small limit: cells scaled down
 }
 
