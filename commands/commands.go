@@ -81,6 +81,11 @@ func Register(r *bot.Router, d *Deps) *Commands {
 	r.Component(cancelPrefix, im.cancel)
 	r.Component(savePresetPrefix, im.askPresetName)
 	r.Modal(savePresetPrefix, im.savePreset)
+	cmp := &compareCmd{im: im}
+	r.Command(cmp.command())
+	r.Component(compareCellPrefix, cmp.postCell)
+	r.Component(compareSavePrefix, cmp.askPresetName)
+	r.Modal(compareSavePrefix, cmp.savePreset)
 	pr := &presetCmd{deps: d, generation: im.autocomplete}
 	r.Command(pr.command())
 	lc := &lorasCmd{deps: d}

@@ -78,6 +78,10 @@ type job struct {
 	stopWatch func() bool
 
 	cutOff sync.Once // the "cut off by a restart" message, sent once
+
+	// compare follows a /compare's cells across runs (compare_job.go);
+	// nil for other jobs, and until the compare first runs.
+	compare *compareRun
 }
 
 // handleLocked is what edits the job's message now. x.mu is held.
@@ -381,7 +385,11 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	}()
 	// Each server names the same checkpoint file by its own title.
 	req := x.req.Txt2ImgOn(func(key string) (string, bool) { return im.deps.Servers.TitleOn(backend, key) })
-	res, err := client.Generate(genCtx, req, im.deps.ProgressEvery, func(p a1111.Progress) {
+	generate := client.Generate
+	if x.req.Compare != nil {
+		generate = im.compareCells(x, backend, client) // the cells, one after another
+	}
+	res, err := generate(genCtx, req, im.deps.ProgressEvery, func(p a1111.Progress) {
 		x.mu.Lock()
 		x.progress, x.progressAt = p, time.Now()
 		x.version++

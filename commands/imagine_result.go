@@ -20,6 +20,10 @@ const maxRequestBytes = 25<<20 - 256<<10
 
 // postResult replaces the job's message with its images and their settings.
 func (im *imagineCmd) postResult(x *job) {
+	if x.req.Compare != nil {
+		im.postCompare(x) // compare_result.go: one grid
+		return
+	}
 	x.mu.Lock()
 	res, took, backend := x.result, x.took, x.backend
 	x.mu.Unlock()

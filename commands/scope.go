@@ -55,6 +55,7 @@ func defaultsOf(c *bot.Ctx) guild.Settings {
 var generating = []bot.Route{
 	{Kind: "command", Name: "imagine"},
 	{Kind: "command", Name: "compare"},
+	{Kind: "button", Name: compareCellPrefix}, // a compare's cell at full size
 }
 
 // resultActions are the buttons on a result message. A server's channel
@@ -63,6 +64,7 @@ var generating = []bot.Route{
 // stop their own job.
 var resultActions = []bot.Route{
 	{Kind: "button", Name: savePresetPrefix},
+	{Kind: "button", Name: compareSavePrefix},
 }
 
 // loadScope reads the settings of c's interaction in one store read and
