@@ -11,9 +11,9 @@ import (
 
 	"lorabot/bot"
 	"lorabot/compare"
+	"lorabot/grid"
 	"lorabot/imagine"
 	"lorabot/jobs"
-	"lorabot/grid"
 	"lorabot/lora"
 )
 
