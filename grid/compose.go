@@ -91,7 +91,7 @@ func (c *Canvas) Put(i int, m image.Image) error {
 	}
 	if c.img == nil {
 		b := m.Bounds()
-		c.l = layoutAt(c.cols, c.rows, b.Dx(), b.Dy(), c.labels)
+		c.l = LayoutFor(c.cols, c.rows, b.Dx(), b.Dy(), c.labels)
 		c.img = blank(c.l)
 	}
 	drawCell(c.img, c.l.Cell(i%c.cols, i/c.cols), m)
@@ -152,7 +152,7 @@ func (c *Canvas) encodeAt(s float64, budget int64) (Result, int64, error) {
 	if s != 1 {
 		w := max(1, int(math.Round(float64(c.l.CellW)*s)))
 		h := max(1, int(math.Round(float64(c.l.CellH)*s)))
-		l = layoutAt(c.cols, c.rows, w, h, c.labels)
+		l = LayoutFor(c.cols, c.rows, w, h, c.labels)
 		img = blank(l)
 		for i := range c.filled {
 			col, row := i%c.cols, i/c.cols
@@ -180,8 +180,9 @@ func (c *Canvas) encodeAt(s float64, budget int64) (Result, int64, error) {
 	return Result{JPEG: out.buf.Bytes(), Scale: s, Layout: l}, out.n, nil
 }
 
-// layoutAt is the layout for w×h cells, its font sized for them.
-func layoutAt(cols, rows, w, h int, labels Labels) Layout {
+// LayoutFor is the layout Canvas uses for w×h cells: the font sized for
+// them (FontPx), the labels measured in it.
+func LayoutFor(cols, rows, w, h int, labels Labels) Layout {
 	px := FontPx(w, h)
 	f, err := face(px)
 	if err != nil {
