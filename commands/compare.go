@@ -23,18 +23,23 @@ type compareCmd struct {
 
 func (cc *compareCmd) command() bot.Command {
 	str := discordgo.ApplicationCommandOptionString
+	// prompt, size and checkpoint are /imagine's own options.
+	shared := map[string]*discordgo.ApplicationCommandOption{}
+	for _, o := range generationOptions(true) {
+		shared[o.Name] = o
+	}
 	return bot.Command{
 		Def: &discordgo.ApplicationCommand{
 			Name:        "compare",
 			Description: "One prompt and seed at several weights of a LoRA, in one labelled grid",
 			Options: []*discordgo.ApplicationCommandOption{
-				{Type: str, Name: "prompt", Description: "What to draw", Required: true, MaxLength: prompt.MaxPromptRunes},
+				shared["prompt"],
 				{Type: str, Name: "lora", Description: "The LoRA whose weight to find (start typing to search)", Required: true, Autocomplete: true, MaxLength: bot.MaxChoiceLen},
 				{Type: str, Name: "weights", Description: fmt.Sprintf("e.g. 0, 0.4, 0.7, 1 (default: %d up to its preferred weight; at most %d cells)", compare.DefaultSweep, compare.MaxCells), MaxLength: 200},
 				{Type: str, Name: "lora2", Description: "A second LoRA as the rows, at the same weights", Autocomplete: true, MaxLength: bot.MaxChoiceLen},
 				{Type: discordgo.ApplicationCommandOptionInteger, Name: "seed", Description: "The seed of every cell (default: one the bot picks)", MinValue: ptr(-1.0), MaxValue: math.MaxUint32},
-				{Type: str, Name: "size", Description: "WIDTHxHEIGHT (default: the model's native size)", Autocomplete: true, MaxLength: 16},
-				{Type: str, Name: "checkpoint", Description: "The base model (default: the server's current one)", Autocomplete: true, MaxLength: bot.MaxChoiceLen},
+				shared["size"],
+				shared["checkpoint"],
 				{Type: str, Name: "preset", Description: "One of your presets (default: your default preset)", Autocomplete: true},
 			},
 		},

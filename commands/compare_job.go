@@ -89,9 +89,6 @@ func (im *imagineCmd) compareCells(x *job, backend int, client *a1111.Client) ge
 		}
 		titleOn := func(key string) (string, bool) { return im.deps.Servers.TitleOn(backend, key) }
 		for {
-			if err := cr.finishPut(); err != nil {
-				return nil, err
-			}
 			x.mu.Lock()
 			k := cr.done
 			if k < len(cr.cells) {
@@ -101,6 +98,9 @@ func (im *imagineCmd) compareCells(x *job, backend int, client *a1111.Client) ge
 			}
 			x.mu.Unlock()
 			if k == len(cr.cells) {
+				if err := cr.finishPut(); err != nil {
+					return nil, err
+				}
 				break
 			}
 			if err := ctx.Err(); err != nil {
@@ -114,6 +114,10 @@ func (im *imagineCmd) compareCells(x *job, backend int, client *a1111.Client) ge
 			}
 			if len(res.Images) == 0 {
 				return nil, fmt.Errorf("compare: cell %d of %d: the image server answered without an image", k+1, len(cr.cells))
+			}
+			// The last cell's decoding ran alongside this one's generation.
+			if err := cr.finishPut(); err != nil {
+				return nil, err
 			}
 			x.mu.Lock()
 			if k == 0 {
