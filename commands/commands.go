@@ -91,6 +91,11 @@ func Register(r *bot.Router, d *Deps) *Commands {
 	r.Command(im.describeCommand())
 	r.Component(describeUsePrefix, im.askImagineFromCaption)
 	r.Modal(describeUsePrefix, im.imagineFromCaption)
+	cmp := &compareCmd{im: im}
+	r.Command(cmp.command())
+	r.Component(compareCellPrefix, cmp.postCell)
+	r.Component(compareSavePrefix, cmp.askPresetName)
+	r.Modal(compareSavePrefix, cmp.savePreset)
 	pr := &presetCmd{deps: d, generation: im.autocomplete}
 	r.Command(pr.command())
 	lc := &lorasCmd{deps: d}

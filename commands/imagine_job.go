@@ -87,6 +87,10 @@ type job struct {
 	stopWatch func() bool
 
 	cutOff sync.Once // the "cut off by a restart" message, sent once
+
+	// compare follows a /compare's cells across runs (compare_job.go);
+	// nil for other jobs, and until the compare first runs.
+	compare *compareRun
 }
 
 // handleLocked is what edits the job's message now. x.mu is held.

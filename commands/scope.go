@@ -61,6 +61,7 @@ var generating = []bot.Route{
 	{Kind: "modal", Name: editPrefix},
 	{Kind: "button", Name: describeUsePrefix},
 	{Kind: "modal", Name: describeUsePrefix},
+	{Kind: "button", Name: compareCellPrefix}, // a compare's cell at full size
 }
 
 // resultActions are the buttons on a result message. A server's channel
@@ -69,6 +70,7 @@ var generating = []bot.Route{
 // stop their own job.
 var resultActions = []bot.Route{
 	{Kind: "button", Name: savePresetPrefix},
+	{Kind: "button", Name: compareSavePrefix},
 }
 
 // loadScope reads the settings of c's interaction in one store read and
