@@ -161,13 +161,18 @@ func TestExtraSingleImageWaitsForTheLock(t *testing.T) {
 	if _, err := c.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: solidPNG(t, 16, 16, red), Upscaler1: "Lanczos"}); err != nil {
 		t.Fatal(err)
 	}
+	// The fake records a generation before it lets go of the lock; its
+	// answer to the web UI may arrive after the upscale's.
+	if jobs := srv.Jobs(); len(jobs) != 1 || jobs[0].StepsDone != 40 {
+		t.Errorf("the upscale finished while a generation held the lock (jobs done: %+v)", jobs)
+	}
 	select {
 	case err := <-theirs:
 		if err != nil {
 			t.Fatal(err)
 		}
-	default:
-		t.Error("the upscale finished while a generation held the lock")
+	case <-bounded(t).Done():
+		t.Fatal("the web UI's generation never ended")
 	}
 	if srv.MaxConcurrent() != 2 {
 		t.Errorf("MaxConcurrent %d: want the generation and the upscale counted", srv.MaxConcurrent())
