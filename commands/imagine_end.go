@@ -39,7 +39,11 @@ func (im *imagineCmd) ended(x *job, err error) {
 		}
 	}
 	x.mu.Unlock()
-	level, attrs := slog.LevelInfo, []any{"job", end.ID, "guild", end.Guild, "server", end.Server,
+	kind := x.req.Kind.String()
+	if x.req.Compare != nil {
+		kind = "compare"
+	}
+	level, attrs := slog.LevelInfo, []any{"job", end.ID, "kind", kind, "guild", end.Guild, "server", end.Server,
 		"wait", end.Wait.Round(time.Millisecond), "generation", end.Generation.Round(time.Millisecond), "outcome", string(end.Outcome)}
 	if end.Outcome == queue.OutcomeFailed || end.Outcome == queue.OutcomeNoServer {
 		level, attrs = slog.LevelWarn, append(attrs, "err", err)

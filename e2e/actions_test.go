@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -422,5 +423,23 @@ func TestResultButtonsBetweenServers(t *testing.T) {
 	}
 	if got, _ := e.dc.Message(mA.ID); got.Deleted {
 		t.Error("a press in B deleted A's result")
+	}
+}
+
+// An img2img job cut off by a restart runs again from its picture's URL:
+// only the URL is in its record.
+func TestImg2ImgJobSurvivesARestart(t *testing.T) {
+	e := start(t, setup{a1111: a1111test.Options{StepTime: 20 * time.Millisecond}})
+	pic := solidPNG(t, 200, 200)
+	it := e.imagine(alice, discordtest.String("prompt", "a watercolour"), discordtest.Int("steps", 100),
+		discordtest.AttachmentOption("image", "sketch.png", pic))
+	if err := e.sd.WaitGenerating(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	e.restart()
+	m := e.finished(it)
+	reqs := e.sd.Img2ImgRequests()
+	if len(m.Attachments) != 1 || len(reqs) != 2 || !bytes.Equal(reqs[1].InitImages[0], pic) {
+		t.Fatalf("after the restart: %q, %d img2img requests", m.Content, len(reqs))
 	}
 }

@@ -24,6 +24,13 @@ const (
 	Describe Kind = "describe" // A1111's interrogator: Request.Init, Request.Interrogator
 )
 
+func (k Kind) String() string {
+	if k == Txt2Img {
+		return "txt2img"
+	}
+	return string(k)
+}
+
 // Picture is an image a job starts from: a user's attachment, or an
 // image of an earlier result. Only where it is (URL) is kept in the job's
 // record, never its bytes: a record stays small, and a job resumed after a
