@@ -22,7 +22,7 @@ type Info struct {
 	NSFWLevel    int      `json:"nsfwLevel,omitempty"`
 	NSFW         bool     `json:"nsfw,omitempty"` // model.nsfw, or a level of R and above
 	PageURL      string   `json:"pageUrl,omitempty"`
-	PreviewURL   string   `json:"previewUrl,omitempty"` // https, an image (not a video), of the mildest level offered
+	PreviewURL   string   `json:"previewUrl,omitempty"`  // https, an image (not a video), of the mildest level offered
 	Description  string   `json:"description,omitempty"` // plain text, at most MaxDescription runes
 
 	Checked  time.Time `json:"checked"`            // the last answer (found or 404)
