@@ -55,6 +55,7 @@ func defaultsOf(c *bot.Ctx) guild.Settings {
 var generating = []bot.Route{
 	{Kind: "command", Name: "imagine"},
 	{Kind: "command", Name: "compare"},
+	{Kind: "modal", Name: loraTryPrefix},
 }
 
 // resultActions are the buttons on a result message. A server's channel

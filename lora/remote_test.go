@@ -132,3 +132,42 @@ func TestPreviewSkipsHugeNonImagesAndLinksOut(t *testing.T) {
 		t.Errorf("a link within LORA_DIR: %d bytes, %v", len(got), err)
 	}
 }
+
+func TestForModelRanksTheFamilyFirstAndMarksMismatches(t *testing.T) {
+	ix := sampleIndex(t)
+	found := ix.Search("style", SearchOptions{})
+	fam := func(c Choice) Family {
+		l, _ := ix.Lookup(c.Value)
+		return l.Family
+	}
+	got := ForModel(found, FamilySDXL, fam)
+	if len(got) != len(found) {
+		t.Fatalf("ForModel dropped choices: %d of %d", len(got), len(found))
+	}
+	seenOther := false
+	for _, c := range got {
+		f := fam(c)
+		marked := strings.HasPrefix(c.Name, "⚠ ")
+		switch {
+		case f == FamilySDXL && (marked || seenOther):
+			t.Errorf("SDXL LoRA %q should come first, unmarked", c.Name)
+		case f != FamilySDXL && f != FamilyUnknown:
+			seenOther = true
+			if want := "⚠ " + f.String() + " LoRA on an SDXL model · "; !strings.HasPrefix(c.Name, want) {
+				t.Errorf("mismatch %q should start %q", c.Name, want)
+			}
+		}
+		if n := len([]rune(c.Name)); n > ChoiceMax {
+			t.Errorf("choice name of %d runes", n)
+		}
+		if l, ok := ix.Lookup(c.Value); !ok || l.Family != f {
+			t.Errorf("the value %q must still resolve", c.Value)
+		}
+	}
+	if !seenOther {
+		t.Fatalf("the sample should have non-SDXL matches for %q: %v", "style", got)
+	}
+	if Mismatch(FamilySDXL, FamilyFlux) != "⚠ SDXL LoRA on a Flux model" || Mismatch(FamilySD1, FamilyUnknown) != "" {
+		t.Errorf("Mismatch wording")
+	}
+}
