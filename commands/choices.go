@@ -39,10 +39,19 @@ func loraChoices(idx *lora.Index, typed string, prefer, model lora.Family) []*di
 		prefer = model
 	}
 	found := idx.Search(typed, lora.SearchOptions{Limit: bot.MaxChoices, Prefer: prefer})
-	found = lora.ForModel(found, model, func(c lora.Choice) lora.Family {
+	familyOf := func(c lora.Choice) lora.Family {
 		l, _ := idx.Lookup(c.Value)
 		return l.Family
-	})
+	}
+	// A name typed in full stays first, whatever its family: the user
+	// means it (and reads the warning).
+	pinned := 0
+	if len(found) > 0 {
+		if l, ok := idx.Lookup(found[0].Value); ok && (strings.EqualFold(l.Name, strings.TrimSpace(typed)) || strings.EqualFold(l.Alias, strings.TrimSpace(typed))) {
+			pinned = 1
+		}
+	}
+	found = append(lora.ForModel(found[:pinned], model, familyOf), lora.ForModel(found[pinned:], model, familyOf)...)
 	out := make([]*discordgo.ApplicationCommandOptionChoice, 0, len(found))
 	for _, f := range found {
 		// Search and ForModel keep both within 100 characters and the
