@@ -131,6 +131,12 @@ func (f *benchFakes) runBot(b *testing.B, maxPerUser int) *testkit.LogBuffer {
 // benchmark ends.
 func runApp(b *testing.B, dc *discordtest.Server, urls []string, maxPerUser int, tm app.Timings, logs *testkit.LogBuffer) (stop func()) {
 	b.Helper()
+	return runAppWith(b, dc, urls, maxPerUser, tm, logs, nil)
+}
+
+// runAppWith is runApp with tweak applied to the settings first.
+func runAppWith(b *testing.B, dc *discordtest.Server, urls []string, maxPerUser int, tm app.Timings, logs *testkit.LogBuffer, tweak func(*config.Config)) (stop func()) {
+	b.Helper()
 	cfg := config.Config{
 		DiscordToken:    dc.Token(),
 		GuildID:         discordtest.DefaultGuildID,
@@ -139,6 +145,9 @@ func runApp(b *testing.B, dc *discordtest.Server, urls []string, maxPerUser int,
 		A1111Timeout:    time.Minute,
 		DBPath:          filepath.Join(b.TempDir(), "bot.db"),
 		MaxQueuePerUser: maxPerUser,
+	}
+	if tweak != nil {
+		tweak(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -181,7 +181,7 @@ func TestCivitaiFaultsLeaveLocalKnowledge(t *testing.T) {
 	}
 }
 
-func testPNG(t *testing.T, w, h int) []byte {
+func testPNG(t testing.TB, w, h int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
