@@ -96,3 +96,47 @@ func BenchmarkDecodeLoRAs2000(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkExtraSingleImage2x1024 upscales a photo-like 1024×1024 PNG 2×
+// through the fake A1111 over 127.0.0.1: the client's encoding and
+// streaming decode plus the fake's decode, nearest-neighbour scaling and
+// PNG encoding (a real ESRGAN's seconds on a GPU are not in it). It reports
+// the PNG sizes in and out, which bear on Discord's upload limit.
+func BenchmarkExtraSingleImage2x1024(b *testing.B) {
+	srv := a1111test.NewServer(a1111test.Options{})
+	defer srv.Close()
+	c, err := a1111.New(srv.URL(), a1111.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := a1111test.NoisyPNG(1024, 1024, 1)
+	req := a1111.ExtrasRequest{Image: src, UpscalingResize: 2, Upscaler1: "R-ESRGAN 4x+"}
+	var out int
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := c.ExtraSingleImage(b.Context(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = len(res.Image)
+	}
+	b.ReportMetric(float64(len(src))/1e6, "inMB")
+	b.ReportMetric(float64(out)/1e6, "outMB")
+}
+
+// BenchmarkDecodeExtras2048 is the client's share of the above: decoding
+// an extra-single-image answer holding a photo-like 2048×2048 PNG.
+func BenchmarkDecodeExtras2048(b *testing.B) {
+	img := a1111test.NoisyPNG(2048, 2048, 1)
+	payload, err := json.Marshal(map[string]any{"html_info": "<p>Postprocess upscale by: 2, Postprocess upscaler: R-ESRGAN 4x+</p>", "image": img})
+	if err != nil {
+		b.Fatal(err)
+	}
+	reportAllocRatio(b, len(payload), func() {
+		res, err := a1111.DecodeExtras(bytes.NewReader(payload))
+		if err != nil || len(res.Image) != len(img) {
+			b.Fatalf("%v, %d bytes", err, len(res.Image))
+		}
+	})
+}

@@ -112,7 +112,7 @@ func New(rawURL string, opts Options) (*Client, error) {
 // idempotent: GETs, and the POSTs marked so in send. A txt2img it would not
 // retry, and blindly must not (it may have reached the server), so the race
 // is avoided here; for a server (or proxy) whose keep-alive is shorter
-// still, postTxt2Img retries once where the server confirms it never got
+// still, postGeneration retries once where the server confirms it never got
 // the request.
 const idleConnTimeout = 4 * time.Second
 

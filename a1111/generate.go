@@ -13,8 +13,21 @@ import (
 	"time"
 )
 
-// txt2imgRoute names the generation in errors, as send names routes.
-const txt2imgRoute = "POST /sdapi/v1/txt2img"
+// genCall is one generation: its route and its body, a request whose
+// ForceTaskID is set. Txt2Img and Img2Img differ only in these; polling,
+// stopping, stall detection and the keep-alive retry are the same.
+type genCall struct {
+	path string // "/sdapi/v1/txt2img"
+	body any
+}
+
+// route names the generation in errors, as send names routes.
+func (g genCall) route() string { return http.MethodPost + " " + g.path }
+
+const (
+	txt2imgPath = "/sdapi/v1/txt2img"
+	img2imgPath = "/sdapi/v1/img2img"
+)
 
 type answer struct {
 	res *Txt2ImgResult
@@ -71,13 +84,35 @@ func (c *Client) Txt2Img(ctx context.Context, req Txt2ImgRequest) (*Txt2ImgResul
 // then run it for nobody. Where the server cannot tell, /interrupt is sent
 // as before.
 func (c *Client) Generate(ctx context.Context, req Txt2ImgRequest, every time.Duration, onProgress func(Progress)) (*Txt2ImgResult, error) {
-	if ctx.Err() != nil {
-		return nil, c.ctxErr(ctx, txt2imgRoute)
-	}
 	if req.ForceTaskID == "" {
 		req.ForceTaskID = newTaskID()
 	}
-	task := newTaskWatch(req.ForceTaskID)
+	return c.generate(ctx, genCall{txt2imgPath, req}, req.ForceTaskID, every, onProgress)
+}
+
+// Img2Img runs one img2img generation (POST /sdapi/v1/img2img), as Txt2Img.
+func (c *Client) Img2Img(ctx context.Context, req Img2ImgRequest) (*Txt2ImgResult, error) {
+	return c.GenerateImg2Img(ctx, req, 0, nil)
+}
+
+// GenerateImg2Img is Generate for img2img: the same polling of this task's
+// progress, stopping of only this task, stall detection, keep-alive retry
+// and errors (their Route is "POST /sdapi/v1/img2img"). A1111 runs it under
+// the same lock as txt2img. The answer has txt2img's shape.
+func (c *Client) GenerateImg2Img(ctx context.Context, req Img2ImgRequest, every time.Duration, onProgress func(Progress)) (*Txt2ImgResult, error) {
+	if req.ForceTaskID == "" {
+		req.ForceTaskID = newTaskID()
+	}
+	return c.generate(ctx, genCall{img2imgPath, req}, req.ForceTaskID, every, onProgress)
+}
+
+// generate is Generate for any generation route; g.body carries taskID as
+// its force_task_id.
+func (c *Client) generate(ctx context.Context, g genCall, taskID string, every time.Duration, onProgress func(Progress)) (*Txt2ImgResult, error) {
+	if ctx.Err() != nil {
+		return nil, c.ctxErr(ctx, g.route())
+	}
+	task := newTaskWatch(taskID)
 	// The limit and the caller's cancel end limitCtx; the request itself
 	// runs on reqCtx, which only ends after the interrupt and its grace
 	// (or, for a task handed to the background watch, after that).
@@ -93,11 +128,11 @@ func (c *Client) Generate(ctx context.Context, req Txt2ImgRequest, every time.Du
 
 	done := make(chan answer, 1)
 	go func() {
-		res, err := c.postTxt2Img(reqCtx, req, task)
+		res, err := c.postGeneration(reqCtx, g, task)
 		done <- answer{res, err}
 	}()
 
-	stopPolling, serverFailed := c.poll(limitCtx, every, task, onProgress)
+	stopPolling, serverFailed := c.poll(limitCtx, g.route(), every, task, onProgress)
 	defer stopPolling()
 
 	var e *Error
@@ -128,7 +163,7 @@ func (c *Client) Generate(ctx context.Context, req Txt2ImgRequest, every time.Du
 	}
 	stopPolling()
 	if e == nil {
-		e = c.ctxErr(limitCtx, txt2imgRoute)
+		e = c.ctxErr(limitCtx, g.route())
 	}
 	c.logger.Debug("a1111: stopping the generation", "server", c.addr, "task", task.id, "why", e.Error())
 	// The interrupt and the wait for the partial answer share one grace
@@ -142,7 +177,7 @@ func (c *Client) Generate(ctx context.Context, req Txt2ImgRequest, every time.Du
 	return nil, e
 }
 
-// postTxt2Img sends the generation. When the server closed the kept-alive
+// postGeneration sends the generation. When the server closed the kept-alive
 // connection it went out on before a byte of the answer came (its
 // keep-alive timer ran out as the request was sent: uvicorn then drops the
 // request unread), it is sent once more on a fresh connection, but only
@@ -152,7 +187,7 @@ func (c *Client) Generate(ctx context.Context, req Txt2ImgRequest, every time.Du
 // transport does not retry a POST itself, rightly in general; the client's
 // short idleConnTimeout avoids the race with every server whose keep-alive
 // is longer, and this covers the others (a proxy's shorter one).
-func (c *Client) postTxt2Img(ctx context.Context, req Txt2ImgRequest, t *taskWatch) (*Txt2ImgResult, error) {
+func (c *Client) postGeneration(ctx context.Context, g genCall, t *taskWatch) (*Txt2ImgResult, error) {
 	for attempt := 0; ; attempt++ {
 		var res *Txt2ImgResult
 		var reused, answered atomic.Bool
@@ -160,7 +195,7 @@ func (c *Client) postTxt2Img(ctx context.Context, req Txt2ImgRequest, t *taskWat
 			GotConn:              func(i httptrace.GotConnInfo) { reused.Store(i.Reused) },
 			GotFirstResponseByte: func() { answered.Store(true) },
 		}
-		err := c.send(httptrace.WithClientTrace(ctx, trace), http.MethodPost, "/sdapi/v1/txt2img", req, func(r io.Reader) error {
+		err := c.send(httptrace.WithClientTrace(ctx, trace), http.MethodPost, g.path, g.body, func(r io.Reader) error {
 			var err error
 			res, err = DecodeTxt2Img(r)
 			return err
@@ -299,7 +334,7 @@ func (c *Client) reap(t *taskWatch, done <-chan answer, cancelReq context.Cancel
 // goroutine, so no call follows it.
 // stop may be called more than once. failed receives one error, and polling
 // ends, when the polls say the server is hung or gone (see Generate).
-func (c *Client) poll(ctx context.Context, every time.Duration, task *taskWatch, onProgress func(Progress)) (stop func(), failed <-chan *Error) {
+func (c *Client) poll(ctx context.Context, route string, every time.Duration, task *taskWatch, onProgress func(Progress)) (stop func(), failed <-chan *Error) {
 	if every <= 0 {
 		return func() {}, nil
 	}
@@ -344,11 +379,11 @@ func (c *Client) poll(ctx context.Context, every time.Duration, task *taskWatch,
 				// the job is gone. Twice, so that one odd refusal
 				// during a restart of a proxy is not fatal.
 				if refused++; refused >= 2 {
-					fail <- &Error{Kind: KindUnreachable, Server: c.addr, Route: txt2imgRoute, Detail: "the server went away during the generation", Err: err}
+					fail <- &Error{Kind: KindUnreachable, Server: c.addr, Route: route, Detail: "the server went away during the generation", Err: err}
 					return
 				}
 			case time.Since(lastOK) >= stall:
-				fail <- &Error{Kind: KindTimeout, Server: c.addr, Route: txt2imgRoute,
+				fail <- &Error{Kind: KindTimeout, Server: c.addr, Route: route,
 					Detail: fmt.Sprintf("%s: no progress answer for %s", stalledDetail, stall.Round(time.Millisecond)), Err: err}
 				return
 			default:

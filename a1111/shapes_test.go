@@ -111,6 +111,11 @@ func TestServerClosesIdleConnections(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// img2img goes the same way.
+	if _, err := c.Img2Img(bounded(t), a1111.Img2ImgRequest{Txt2ImgRequest: a1111.Txt2ImgRequest{Prompt: "x", Steps: 1, Width: 64, Height: 64},
+		InitImages: [][]byte{a1111test.NoisyPNG(16, 16, 1)}}); err != nil {
+		t.Fatalf("img2img after the server closed the idle connection: %v", err)
+	}
 }
 
 // A1111 sends WEBP when its samples_format says so: the bytes come through

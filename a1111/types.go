@@ -30,15 +30,19 @@ type LoRAMeta struct {
 // Txt2ImgRequest is the body of POST /sdapi/v1/txt2img. Zero values are
 // omitted so that A1111's own defaults apply.
 type Txt2ImgRequest struct {
-	Prompt         string  `json:"prompt"`
-	NegativePrompt string  `json:"negative_prompt,omitempty"`
-	Seed           int64   `json:"seed"` // -1 for random
-	SamplerName    string  `json:"sampler_name,omitempty"`
-	Scheduler      string  `json:"scheduler,omitempty"`
-	BatchSize      int     `json:"batch_size,omitempty"`
-	NIter          int     `json:"n_iter,omitempty"`
-	Steps          int     `json:"steps,omitempty"`
-	CFGScale       float64 `json:"cfg_scale,omitempty"`
+	Prompt         string `json:"prompt"`
+	NegativePrompt string `json:"negative_prompt,omitempty"`
+	Seed           int64  `json:"seed"` // -1 for random
+	// Subseed (-1: random) is mixed into the seed's noise by
+	// SubseedStrength (0 to 1): a variation of the seed's image.
+	Subseed         int64   `json:"subseed,omitempty"`
+	SubseedStrength float64 `json:"subseed_strength,omitempty"`
+	SamplerName     string  `json:"sampler_name,omitempty"`
+	Scheduler       string  `json:"scheduler,omitempty"`
+	BatchSize       int     `json:"batch_size,omitempty"`
+	NIter           int     `json:"n_iter,omitempty"`
+	Steps           int     `json:"steps,omitempty"`
+	CFGScale        float64 `json:"cfg_scale,omitempty"`
 	// DistilledCFGScale is Flux's distilled guidance on Forge (its default
 	// 3.5); other servers ignore the field.
 	DistilledCFGScale float64        `json:"distilled_cfg_scale,omitempty"`
@@ -52,7 +56,33 @@ type Txt2ImgRequest struct {
 	ForceTaskID string `json:"force_task_id,omitempty"`
 }
 
+// Img2ImgRequest is the body of POST /sdapi/v1/img2img: txt2img's fields
+// (Width and Height are the output's size; the init image is resized to
+// it) plus the image to start from. Zero values are omitted, so that
+// A1111's defaults apply: DenoisingStrength 0 means A1111's 0.75, so a
+// caller wanting the init image nearly unchanged sends a small value, not
+// 0. There is no mask: inpainting is not used.
+type Img2ImgRequest struct {
+	Txt2ImgRequest
+	// InitImages are image files (PNG, JPEG, WEBP); encoding/json sends
+	// each as the base64 string A1111 expects. A1111 answers 404 "Init
+	// image not found" without one and 500 "Invalid encoded image" for
+	// bytes that are no image.
+	InitImages [][]byte `json:"init_images"`
+	// DenoisingStrength is how much of the init image is redrawn, 0..1:
+	// 0.2–0.35 keeps its composition, 0.75 (A1111's default) keeps little.
+	DenoisingStrength float64 `json:"denoising_strength,omitempty"`
+	// ResizeMode fits the init image to Width×Height: 0 just resize
+	// (A1111's default), 1 crop and resize, 2 resize and fill, 3 latent
+	// upscale.
+	ResizeMode int `json:"resize_mode,omitempty"`
+	// ImageCFGScale is the image guidance of instruct-pix2pix models;
+	// other models ignore it.
+	ImageCFGScale float64 `json:"image_cfg_scale,omitempty"`
+}
+
 // Txt2ImgResult is A1111's answer with the images decoded to PNG bytes.
+// img2img answers the same shape.
 type Txt2ImgResult struct {
 	// Images are the image files in order, as the server encoded them: PNG
 	// by default, JPEG or WEBP when its samples_format option says so (all
@@ -66,6 +96,8 @@ type Txt2ImgResult struct {
 type Info struct {
 	Seed                  int64             `json:"seed"`
 	AllSeeds              []int64           `json:"all_seeds"`
+	AllSubseeds           []int64           `json:"all_subseeds"`
+	SubseedStrength       float64           `json:"subseed_strength"`
 	Width                 int               `json:"width"`
 	Height                int               `json:"height"`
 	SamplerName           string            `json:"sampler_name"`
@@ -147,7 +179,13 @@ type Scheduler struct {
 	Class   string   `json:"cls"` // SD.Next: the diffusers class
 }
 
-// Upscaler is one entry of GET /sdapi/v1/upscalers.
+// Upscaler is one entry of GET /sdapi/v1/upscalers: A1111 and Forge send
+// {name, model_name, model_path, model_url, scale}, with null for the
+// built-in ones' model fields (decoded as ""). Name is what
+// extra-single-image's upscaler_1 and txt2img's hr_upscaler take, matched
+// exactly. Scale is the model's native factor (4 for ESRGAN models and
+// for the built-in Lanczos and Nearest); it is not a limit: A1111 runs a
+// model as often as needed and resizes to the factor asked for.
 type Upscaler struct {
 	Name      string  `json:"name"`
 	ModelName string  `json:"model_name"`

@@ -27,6 +27,11 @@ type Message struct {
 	Ephemeral  bool // only the user who asked sees it
 	// AllowUserMention lets Content ping the users it mentions.
 	AllowUserMention bool
+	// ReplyTo is a message in the same channel that a channel post
+	// (ChannelMessage) answers, shown as a reply; "" for none. An
+	// interaction's own messages cannot carry it: Discord shows the one a
+	// button's answer comes from by itself.
+	ReplyTo string
 }
 
 // ErrAnswered is returned by Choices when the autocomplete was already
@@ -283,6 +288,17 @@ func (c *Ctx) firstAnswer() time.Time {
 // Defer acknowledges now and promises a reply within 15 minutes. Users see
 // "lorabot is thinking…".
 func (c *Ctx) Defer(ephemeral bool) error {
+	return c.deferAs(ephemeral, c.I.Type == discordgo.InteractionMessageComponent && !ephemeral)
+}
+
+// DeferMessage acknowledges now with a new message to come (callback type
+// 5), also for a button on a message, where Defer acknowledges with an
+// update of that message: a result's button that starts a job answers with
+// the job's own message, and the result it was pressed on stays as it is.
+// Discord shows that new message as an answer to the one pressed.
+func (c *Ctx) DeferMessage() error { return c.deferAs(false, false) }
+
+func (c *Ctx) deferAs(ephemeral, update bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state != stateNone {
@@ -293,7 +309,7 @@ func (c *Ctx) Defer(ephemeral bool) error {
 		data.Flags = discordgo.MessageFlagsEphemeral
 	}
 	t := discordgo.InteractionResponseDeferredChannelMessageWithSource
-	if c.I.Type == discordgo.InteractionMessageComponent && !ephemeral {
+	if update {
 		t = discordgo.InteractionResponseDeferredMessageUpdate
 		data = nil
 	}
@@ -420,6 +436,10 @@ func (c *Ctx) edit(m Message, opts ...discordgo.RequestOption) (*discordgo.Messa
 	return decodeMessage(resp)
 }
 
+// DeleteOriginal removes the interaction's original message: after a
+// button's Defer, the message the button is on.
+func (c *Ctx) DeleteOriginal() error { return c.deleteOriginal() }
+
 func (c *Ctx) deleteOriginal() error {
 	cl := c.onToken("remove the reply to interaction "+c.I.ID, http.MethodDelete,
 		discordgo.EndpointWebhookMessage(c.I.AppID, c.I.Token, "@original"), nil, nil, false)
@@ -516,6 +536,10 @@ func (c *Ctx) ChannelMessage(m Message, opts ...discordgo.RequestOption) (*disco
 	send := &discordgo.MessageSend{
 		Content: m.Content, Embeds: m.Embeds, Components: m.Components,
 		AllowedMentions: mentions(m),
+	}
+	if m.ReplyTo != "" {
+		// A reply to a message deleted meanwhile is posted as a plain one.
+		send.Reference = &discordgo.MessageReference{MessageID: m.ReplyTo, ChannelID: c.I.ChannelID, FailIfNotExists: new(false)}
 	}
 	var body any = send
 	if len(m.Files) > 0 {

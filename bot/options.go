@@ -146,6 +146,19 @@ func (o Args) Channel(name string) (id string, ch *discordgo.Channel, ok bool) {
 	return id, ch, true
 }
 
+// Attachment is an attachment option: the file Discord stored for it, as
+// data.resolved describes it. ok is false when the option is absent or
+// Discord resolved no file for its ID.
+func (o Args) Attachment(name string) (*discordgo.MessageAttachment, bool) {
+	op := o.opts[name]
+	if op == nil || op.Type != discordgo.ApplicationCommandOptionAttachment || o.resolved == nil {
+		return nil, false
+	}
+	id, _ := op.Value.(string)
+	a := o.resolved.Attachments[id]
+	return a, a != nil && a.URL != ""
+}
+
 // Focused is the option being typed in an autocomplete, and its text so
 // far. Discord marks one; should a payload mark several, the first sent
 // wins, so that the answer does not depend on map order.

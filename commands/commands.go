@@ -81,6 +81,13 @@ func Register(r *bot.Router, d *Deps) *Commands {
 	r.Component(cancelPrefix, im.cancel)
 	r.Component(savePresetPrefix, im.askPresetName)
 	r.Modal(savePresetPrefix, im.savePreset)
+	r.Component(resultPrefix, im.pressResult)
+	r.Component(resultMorePrefix, im.pickResult)
+	r.Component(deletePrefix, im.deleteResult)
+	r.Modal(editPrefix, im.submitEdit)
+	r.Command(im.describeCommand())
+	r.Component(describeUsePrefix, im.askImagineFromCaption)
+	r.Modal(describeUsePrefix, im.imagineFromCaption)
 	pr := &presetCmd{deps: d, generation: im.autocomplete}
 	r.Command(pr.command())
 	lc := &lorasCmd{deps: d}

@@ -74,7 +74,9 @@ func (im *imagineCmd) command() bot.Command {
 		}
 		out = append(out, o)
 	}
-	out = append(out, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "count", Description: fmt.Sprintf("How many images (1 to %d, default 1)", gen.MaxCount), MinValue: ptr(1.0), MaxValue: gen.MaxCount})
+	out = append(out, &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionInteger, Name: "count", Description: fmt.Sprintf("How many images (1 to %d, default 1)", gen.MaxCount), MinValue: ptr(1.0), MaxValue: gen.MaxCount},
+		&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionAttachment, Name: "image", Description: "Start from this picture (img2img; PNG, JPEG or WEBP, at most 10 MiB)"},
+		&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionNumber, Name: "strength", Description: fmt.Sprintf("With image: how far the result may move from it (%g to %g, default %g)", imagine.MinStrength, imagine.MaxStrength, imagine.DefaultStrength), MinValue: ptr(imagine.MinStrength), MaxValue: imagine.MaxStrength})
 	return bot.Command{
 		Def: &discordgo.ApplicationCommand{
 			Name:        "imagine",
@@ -151,13 +153,31 @@ func (im *imagineCmd) handle(c *bot.Ctx) error {
 		}
 		o.Count = int(n)
 	}
-	presetName, _ := a.String("preset")
+	l := imagine.Layers{Cmd: o}
+	l.PresetName, _ = a.String("preset")
+	strength, hasStrength := a.Float("strength")
+	pic, data, err := attachedPicture(c, a, "image")
+	if err != nil {
+		return err
+	}
+	switch {
+	case pic != nil:
+		l.Init = pic
+		if hasStrength {
+			if !(strength >= imagine.MinStrength && strength <= imagine.MaxStrength) {
+				return bot.Failf("Strength must be from %g to %g; you asked for %g.", imagine.MinStrength, imagine.MaxStrength, strength)
+			}
+			l.Strength = strength
+		}
+	case hasStrength:
+		return bot.Failf("Strength says how far to move from a picture: attach one with the image option, or leave strength out.")
+	}
 	scope := scopeOf(c)
-	req, err := im.planner.Plan(c.UserID(), o, presetName, scope)
+	req, err := im.planner.PlanLayers(c.UserID(), l, scope)
 	if err != nil {
 		return publicError(c, err)
 	}
-	return im.enqueue(c, req, scope.Settings.Bounds)
+	return im.enqueueWith(c, req, scope.Settings.Bounds, data)
 }
 
 // publicError words an image server's failure that a handler returns for

@@ -48,6 +48,11 @@ type job struct {
 	progressAt time.Time
 	result     *a1111.Txt2ImgResult
 	took       time.Duration
+	// picture is the image the job starts from (req.Init), once fetched:
+	// by the command that took it, else at the job's first run.
+	picture []byte
+	// caption is a describe job's description, once done.
+	caption string
 	// movedFrom is the server that failed the job last (it then waits
 	// for or runs on another); -1 when none did.
 	movedFrom int
@@ -112,11 +117,17 @@ func (im *imagineCmd) lookup(id string) *job {
 // max_jobs, checked before anything is queued), answers with the job's
 // place in line, and from then on the job edits that answer itself.
 func (im *imagineCmd) enqueue(c *bot.Ctx, req *imagine.Request, b guild.Bounds) error {
+	return im.enqueueWith(c, req, b, nil)
+}
+
+// enqueueWith is enqueue for a job whose picture (req.Init) the command
+// has fetched already: pic, so that the job need not fetch it again.
+func (im *imagineCmd) enqueueWith(c *bot.Ctx, req *imagine.Request, b guild.Bounds, pic []byte) error {
 	wait, undo := im.cooldowns.Take(cooldownKey(c.GuildID(), req.User), b.Cooldown)
 	if wait > 0 {
 		return cooldownRefusal(wait)
 	}
-	x := &job{c: c, req: req, posted: make(chan struct{}), backend: -1, movedFrom: -1}
+	x := &job{c: c, req: req, posted: make(chan struct{}), backend: -1, movedFrom: -1, picture: pic}
 	qj := im.queueJob(x)
 	qj.GroupLimit = b.MaxJobs
 	id, pos, err := im.deps.Queue.Submit(qj)
@@ -379,9 +390,7 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 		}
 		fmu.Unlock()
 	}()
-	// Each server names the same checkpoint file by its own title.
-	req := x.req.Txt2ImgOn(func(key string) (string, bool) { return im.deps.Servers.TitleOn(backend, key) })
-	res, err := client.Generate(genCtx, req, im.deps.ProgressEvery, func(p a1111.Progress) {
+	res, err := im.generate(genCtx, x, backend, func(p a1111.Progress) {
 		x.mu.Lock()
 		x.progress, x.progressAt = p, time.Now()
 		x.version++
@@ -426,7 +435,7 @@ func (im *imagineCmd) nearlyDone(x *job) (time.Duration, bool) {
 	if !x.running || x.progressAt.IsZero() || since > 2*im.deps.ProgressEvery+time.Second {
 		return 0, false // no recent word from the server: it may be frozen
 	}
-	if p.Progress <= 0 || p.State.SamplingSteps != x.req.Options.Steps {
+	if p.Progress <= 0 || p.State.SamplingSteps != x.req.SamplerSteps() {
 		return 0, false // not under way, or the server is on another's job
 	}
 	eta := time.Duration(p.ETARelative * float64(time.Second))
@@ -460,9 +469,9 @@ func (im *imagineCmd) done(x *job, err error) {
 	switch {
 	case err == nil:
 		x.mu.Lock()
-		seeds := x.result.Info.AllSeeds
+		seeds, caption := x.result.Info.AllSeeds, x.caption
 		x.mu.Unlock()
-		im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Seeds = jobs.Done, "", seeds })
+		im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Seeds, r.Caption = jobs.Done, "", seeds, caption })
 		im.postResult(x)
 		return
 	case errors.Is(err, queue.ErrShutdown):
@@ -529,6 +538,11 @@ func (im *imagineCmd) failure(x *job, err error) string {
 	case errors.As(err, &ae):
 		return ae.PublicMessage()
 	}
+	// The job's own trouble outside the server (its picture is gone).
+	var um interface{ UserMessage() string }
+	if errors.As(err, &um) {
+		return um.UserMessage()
+	}
 	return "Something went wrong while generating; it was logged."
 }
 
@@ -590,6 +604,9 @@ func (im *imagineCmd) deliver(x *job, m bot.Message) {
 		m.Content = strings.TrimSpace(mention + " " + m.Content)
 	}
 	m.AllowUserMention = true
+	if from := x.req.From; from.Message != "" && from.Channel == x.c.I.ChannelID {
+		m.ReplyTo = from.Message // lineage, as the interaction's reply shows it
+	}
 	if _, err := x.c.ChannelMessage(m); err != nil {
 		x.c.Log.Error("could not deliver job outcome", "job", x.id, "err", err)
 		if len(m.Files) == 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"lorabot/bot"
+	"lorabot/imagine"
 )
 
 // maxRequestBytes is Discord's limit on one upload request, all files
@@ -20,6 +21,14 @@ const maxRequestBytes = 25<<20 - 256<<10
 
 // postResult replaces the job's message with its images and their settings.
 func (im *imagineCmd) postResult(x *job) {
+	switch x.req.Kind {
+	case imagine.Upscale:
+		im.postUpscale(x)
+		return
+	case imagine.Describe:
+		im.postDescription(x)
+		return
+	}
 	x.mu.Lock()
 	res, took, backend := x.result, x.took, x.backend
 	x.mu.Unlock()
@@ -49,7 +58,7 @@ func (im *imagineCmd) postResult(x *job) {
 	}
 	e := requestEmbed(x.req, &res.Info, took)
 	showImages(e, files, x.req.Spoiler)
-	content := fmt.Sprintf("✅ <@%s>'s images", x.req.User)
+	content := fmt.Sprintf("✅ <@%s>'s images", x.req.User) + lineageNote(x.req.From)
 	if x.req.Spoiler {
 		content += " (as spoilers: this server's policy outside age-restricted channels)"
 	}
@@ -70,7 +79,7 @@ func (im *imagineCmd) postResult(x *job) {
 		content += resultNotes(x.req.Warnings, missing)
 	}
 	im.deliver(x, bot.Message{Content: content, Embeds: []*discordgo.MessageEmbed{e}, Files: files,
-		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{savePresetButton(x.id)}}}})
+		Components: resultComponents(x.id, len(images))})
 }
 
 // resultNotes are the lines the result's content adds after its first:

@@ -53,6 +53,10 @@ func (im *imagineCmd) statusLine(x *job) string {
 		line = fmt.Sprintf("🕒 Queued: position %d in line.", x.pos)
 	case !x.running:
 		line = "🕒 Next in line."
+	case x.req.Kind == imagine.Upscale:
+		line = "🔍 Upscaling" + on + "…"
+	case x.req.Kind == imagine.Describe:
+		line = "📝 Describing the picture" + on + "…"
 	case p.Queued:
 		// Our task waits at A1111's lock behind someone else's job (the web
 		// UI shares the server); /internal/progress says so.
@@ -64,7 +68,7 @@ func (im *imagineCmd) statusLine(x *job) string {
 		// A1111 is loading the checkpoint: its /progress reads 1 % with an
 		// ETA of 99 × the time so far, which would only mislead.
 		line = "🎨 Loading the model" + on + "…"
-	case p.State.JobCount > 0 && p.State.SamplingSteps != x.req.Options.Steps:
+	case p.State.JobCount > 0 && p.State.SamplingSteps != x.req.SamplerSteps():
 		// Someone else's job (the web UI shares the server) holds it.
 		line = "🕒 Waiting for the image server" + on + ": it is finishing another job."
 	case p.State.JobCount > 0:
@@ -136,6 +140,9 @@ func bar(p float64, width int) string {
 // info is A1111's answer once there is one (its seed and model are the real
 // ones).
 func requestEmbed(r *imagine.Request, info *a1111.Info, took time.Duration) *discordgo.MessageEmbed {
+	if r.Kind == imagine.Upscale || r.Kind == imagine.Describe {
+		return pictureEmbed(r, took)
+	}
 	o := r.Options
 	e := &discordgo.MessageEmbed{
 		Description: clip(r.Prompt.Text, bot.MaxEmbedDescLen),
@@ -188,6 +195,9 @@ func requestEmbed(r *imagine.Request, info *a1111.Info, took time.Duration) *dis
 	field("Sampler", sampler, true)
 	field("CFG", lora.FormatWeight(o.CFG), true)
 	field("Checkpoint", checkpoint, true)
+	if r.Kind == imagine.Img2Img && r.Init != nil {
+		field("From picture", fmt.Sprintf("%s (%dx%d), strength %s", pictureName(r.Init), r.Init.Width, r.Init.Height, lora.FormatWeight(r.Strength)), false)
+	}
 	if took > 0 {
 		field("Time", took.Round(100*time.Millisecond).String(), true)
 	}
@@ -195,4 +205,39 @@ func requestEmbed(r *imagine.Request, info *a1111.Info, took time.Duration) *dis
 		e.Footer = &discordgo.MessageEmbedFooter{Text: clip("Preset: "+r.PresetName, bot.MaxEmbedFooterLen)}
 	}
 	return e
+}
+
+// pictureEmbed describes a job that works on a picture and generates
+// nothing anew: an upscale, a description.
+func pictureEmbed(r *imagine.Request, took time.Duration) *discordgo.MessageEmbed {
+	e := &discordgo.MessageEmbed{Color: 0x5865F2}
+	field := func(name, value string) {
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: name, Value: clip(value, bot.MaxEmbedFieldLen), Inline: true})
+	}
+	if r.Init != nil {
+		field("Picture", fmt.Sprintf("%s (%dx%d)", pictureName(r.Init), r.Init.Width, r.Init.Height))
+	}
+	switch r.Kind {
+	case imagine.Upscale:
+		e.Title = fmt.Sprintf("Upscale %s×", lora.FormatWeight(r.Scale))
+		field("Upscaler", r.Upscaler)
+		field("Size", fmt.Sprintf("%dx%d", r.Options.Width, r.Options.Height))
+	case imagine.Describe:
+		e.Title = "Description"
+		field("Interrogator", r.Interrogator)
+	}
+	if took > 0 {
+		field("Time", took.Round(100*time.Millisecond).String())
+	}
+	return e
+}
+
+// pictureName is how a picture is named in messages: its file name, in
+// backticks so that no markup in it applies.
+func pictureName(p *imagine.Picture) string {
+	name := p.Name
+	if name == "" {
+		name = "picture"
+	}
+	return "`" + strings.ReplaceAll(clip(name, 80), "`", "'") + "`"
 }

@@ -37,7 +37,16 @@ func (im *imagineCmd) savePreset(c *bot.Ctx, jobID string) error {
 	if err != nil {
 		return resultRefusal(err)
 	}
-	name := strings.TrimSpace(modalValues(c)["name"])
+	var name string
+	for _, row := range c.I.ModalSubmitData().Components {
+		if r, ok := row.(*discordgo.ActionsRow); ok {
+			for _, comp := range r.Components {
+				if ti, ok := comp.(*discordgo.TextInput); ok && ti.CustomID == "name" {
+					name = strings.TrimSpace(ti.Value)
+				}
+			}
+		}
+	}
 	p := gen.Preset{Name: name, Options: o}
 	if err := im.deps.Presets.SavePreset(c.UserID(), p); err != nil {
 		return presetRefusal(err, name)

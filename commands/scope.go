@@ -55,6 +55,12 @@ func defaultsOf(c *bot.Ctx) guild.Settings {
 var generating = []bot.Route{
 	{Kind: "command", Name: "imagine"},
 	{Kind: "command", Name: "compare"},
+	{Kind: "command", Name: "describe"},
+	{Kind: "button", Name: resultPrefix},
+	{Kind: "button", Name: resultMorePrefix},
+	{Kind: "modal", Name: editPrefix},
+	{Kind: "button", Name: describeUsePrefix},
+	{Kind: "modal", Name: describeUsePrefix},
 	{Kind: "modal", Name: loraTryPrefix},
 }
 

@@ -256,16 +256,16 @@ func TestTryItOpensAFormThatStartsAnImagineJob(t *testing.T) {
 			values[c.CustomID] = c.Value
 		}
 	}
-	if values["prompt"] != "civ_trigger_word, " || values["weight"] != "1" {
+	if values["prompt"] != "civ_trigger_word, " || values["loras"] != "sd1_plain:1" {
 		t.Errorf("the form should start with the trigger words and the preferred weight: %q", values)
 	}
-	sub := e.dc.SubmitModal(try, map[string]string{"prompt": "civ_trigger_word, a lighthouse", "weight": "0.6"}, discordtest.User{})
+	sub := e.dc.SubmitModal(try, map[string]string{"prompt": "civ_trigger_word, a lighthouse", "loras": "sd1_plain:0.6"}, discordtest.User{})
 	e.finished(sub)
 	reqs := e.sd.Requests()
 	if len(reqs) != 1 || reqs[0].Prompt != "civ_trigger_word, a lighthouse <lora:sd1_plain:0.6>" {
 		t.Fatalf("the form's job should reach A1111 like /imagine's: %+v", reqs)
 	}
-	bad := e.dc.SubmitModal(try, map[string]string{"prompt": "x", "weight": "heavy"}, discordtest.User{})
+	bad := e.dc.SubmitModal(try, map[string]string{"prompt": "x", "loras": "sd1_plain:heavy"}, discordtest.User{})
 	if cb := e.response(bad); !cb.Ephemeral() || !strings.Contains(cb.Content, "weight") {
 		t.Errorf("a bad weight gets one sentence back: %+v", cb)
 	}

@@ -80,6 +80,28 @@ func SizesFor(f lora.Family) []Size {
 	}
 }
 
+// SizeForShape is the size for a picture of w×h pixels on a model of
+// family f: the picture's shape at the model's native area (a model draws
+// best near the area it was trained at, whatever the picture's size),
+// sides rounded to multiples of 64 and kept within the bot's bounds.
+func SizeForShape(f lora.Family, w, h int) Size {
+	native := DefaultsFor(f).Size
+	if w <= 0 || h <= 0 {
+		return native
+	}
+	area := float64(native.Width * native.Height)
+	ratio := float64(w) / float64(h)
+	side := func(v float64) int {
+		n := int(math.Round(v/64)) * 64
+		return min(max(n, MinSide), MaxSide)
+	}
+	s := Size{side(math.Sqrt(area * ratio)), side(math.Sqrt(area / ratio))}
+	for s.Width*s.Height > MaxPixels {
+		s.Width, s.Height = max(MinSide, s.Width-64), max(MinSide, s.Height-64)
+	}
+	return s
+}
+
 // FamilyDefaults are what a job of a model family uses when no layer (the
 // command, a preset, the server's settings) says otherwise.
 type FamilyDefaults struct {

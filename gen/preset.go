@@ -27,6 +27,9 @@ type ResultStore interface {
 	SaveResult(id string, o Options) error
 	// Result returns what SaveResult stored, or ErrResultNotFound.
 	Result(id string) (Options, error)
+	// ForgetResult drops what SaveResult stored (the result was deleted);
+	// a missing entry is no error.
+	ForgetResult(id string) error
 }
 
 // PresetStore keeps each user's presets. Every method acts on the presets of

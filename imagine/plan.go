@@ -56,6 +56,37 @@ type Request struct {
 	// age-restricted channels). Kept in the request, so a job resumed
 	// after a restart is posted the same way.
 	Spoiler bool
+
+	// Kind is what the job asks the server for; the fields below it are
+	// set only for the kinds that use them.
+	Kind Kind `json:",omitempty"`
+	// Init is the picture an img2img, upscale or describe job starts from.
+	Init *Picture `json:",omitempty"`
+	// Strength is img2img's denoising strength: how far the result may
+	// move from Init.
+	Strength float64 `json:",omitempty"`
+	// Variation is the subseed strength of a "Vary" job: the seed stays
+	// (Options.Seed), a new random subseed is mixed in this much.
+	Variation float64 `json:",omitempty"`
+	// Upscaler (a name the server lists) and Scale are an upscale job's.
+	Upscaler string  `json:",omitempty"`
+	Scale    float64 `json:",omitempty"`
+	// Interrogator is a describe job's model: "clip" or "deepdanbooru".
+	Interrogator string `json:",omitempty"`
+	// From is the result the job was made from by a button on it (its
+	// record ID and which of its images), so the new result can point
+	// back to it; zero for a job a command started.
+	From Lineage `json:",omitempty"`
+}
+
+// Lineage is where a job made by a result's button came from.
+type Lineage struct {
+	Job     string `json:",omitempty"` // the earlier job's record ID
+	Image   int    `json:",omitempty"` // 1-based; 0 for the whole result
+	Action  string `json:",omitempty"` // what was pressed, e.g. "reroll"
+	Message string `json:",omitempty"` // the result message's ID
+	Channel string `json:",omitempty"`
+	Guild   string `json:",omitempty"`
 }
 
 // Negative is the negative prompt sent: the job's own, then the server's
@@ -100,6 +131,9 @@ func (r *Request) Txt2Img() a1111.Txt2ImgRequest {
 		DistilledCFGScale: r.DistilledCFG,
 		Width:             r.Options.Width,
 		Height:            r.Options.Height,
+	}
+	if r.Variation > 0 {
+		req.Subseed, req.SubseedStrength = -1, r.Variation
 	}
 	if r.Checkpoint.Title != "" {
 		req.OverrideSettings = map[string]any{"sd_model_checkpoint": r.Checkpoint.Title}
@@ -155,6 +189,30 @@ type Planner struct {
 	Servers *Servers
 }
 
+// Layers are what one job is planned from, lowest last: the options the
+// user gave now (Cmd), over a base: the job a result's button starts from
+// (From), else the named preset, else the user's default preset.
+type Layers struct {
+	Cmd        gen.Options
+	PresetName string
+	// From is an earlier job's request: a reroll, a variation or an edit
+	// of it keeps its settings (its preset's prompt included) under Cmd,
+	// but not its seed, and looks up no preset.
+	From *Request
+	// Init is the picture an img2img job starts from, with Strength;
+	// without a size in any layer, the job takes the picture's shape at
+	// the model's native area. A From that was img2img keeps its Init.
+	Init     *Picture
+	Strength float64
+	// Variation is the subseed strength of a variation (Request.Variation).
+	Variation float64
+	// Inherited: Cmd's size is an action's choice, not the user's typing,
+	// so beyond the server's bound it is clamped rather than refused.
+	Inherited bool
+	// Lineage is the result the job is made from (Request.From).
+	Lineage Lineage
+}
+
 // Plan merges the layers — the command's options win over the named preset
 // (or, when none is named, the user's default preset), which wins over the
 // server's defaults and the bot's — and checks everything, the server's
@@ -163,6 +221,15 @@ type Planner struct {
 // trigger words and weights) and its content policy. Errors for the user
 // satisfy UserMessage; others are the store's failures.
 func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Scope) (*Request, error) {
+	return p.PlanLayers(user, Layers{Cmd: cmd, PresetName: presetName}, scope)
+}
+
+// PlanLayers is Plan for any Layers. A job planned from an earlier one is
+// checked again in full under the scope it is asked in now (the bounds and
+// bans of today, the presser's own limits), and inherited values beyond
+// the server's bounds are clamped rather than refused, as a preset's are.
+func (p *Planner) PlanLayers(user string, l Layers, scope Scope) (*Request, error) {
+	cmd := l.Cmd
 	set := scope.Settings
 	// Where the job may run at all is known before anything is looked up.
 	if _, err := ContentPolicy(scope.Policy(), scope.ageRestricted(), Content{}); err != nil {
@@ -170,7 +237,25 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Sc
 	}
 	var preset gen.Preset
 	var hasPreset bool
-	if name := strings.TrimSpace(presetName); name != "" {
+	lost := func(name string, slot int) string {
+		return fmt.Sprintf("Your preset %q uses the LoRA %q, which the image server no longer has; pick another with %s or save the preset again.", preset.Name, name, gen.SlotOption("lora", slot))
+	}
+	if f := l.From; f != nil {
+		preset.Name = f.PresetName
+		preset.Options = f.Options
+		preset.Options.Prompt = f.PresetPrompt
+		preset.Options.Seed = nil
+		hasPreset = true
+		if cmd.Prompt == "" {
+			cmd.Prompt = f.Options.Prompt
+		}
+		if l.Init == nil && f.Kind == Img2Img {
+			l.Init, l.Strength = f.Init, f.Strength
+		}
+		lost = func(name string, _ int) string {
+			return fmt.Sprintf("The image server no longer has the LoRA %q this result used; start a new /imagine with another.", name)
+		}
+	} else if name := strings.TrimSpace(l.PresetName); name != "" {
 		pr, err := p.Presets.Preset(user, name)
 		if errors.Is(err, gen.ErrPresetNotFound) {
 			return nil, &gen.InputError{Msg: fmt.Sprintf("You have no preset called %q; /preset list shows yours.", name)}
@@ -195,6 +280,16 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Sc
 	r := &Request{User: user, Options: merged}
 	if hasPreset {
 		r.PresetName, r.PresetPrompt = preset.Name, preset.Options.Prompt
+	}
+	r.Variation, r.From = l.Variation, l.Lineage
+	if l.Init != nil {
+		r.Kind, r.Init, r.Strength = Img2Img, l.Init, l.Strength
+		if r.Strength == 0 {
+			r.Strength = DefaultStrength
+		}
+		if r.Strength < MinStrength || r.Strength > MaxStrength {
+			return nil, &gen.InputError{Msg: fmt.Sprintf("Strength must be from %g to %g; you asked for %g.", MinStrength, MaxStrength, r.Strength)}
+		}
 	}
 
 	if merged.Checkpoint != "" {
@@ -237,7 +332,7 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Sc
 		in.LoRAs = append(in.LoRAs, prompt.Choice{Value: c.Name, Weight: c.Weight})
 		if cmd.LoRAs[i].Name == "" && hasPreset {
 			if _, err := res.Resolve(c.Name); err != nil {
-				return nil, &gen.InputError{Msg: fmt.Sprintf("Your preset %q uses the LoRA %q, which the image server no longer has; pick another with %s or save the preset again.", preset.Name, c.Name, gen.SlotOption("lora", i))}
+				return nil, &gen.InputError{Msg: lost(c.Name, i)}
 			}
 		}
 	}
@@ -283,8 +378,16 @@ func (p *Planner) Plan(user string, cmd gen.Options, presetName string, scope Sc
 	if r.Family == lora.FamilyFlux {
 		r.DistilledCFG = gen.DefaultsFor(r.Family).DistilledCFG
 	}
+	if r.Init != nil && (r.Options.Width == 0 || r.Options.Height == 0) {
+		sz := gen.SizeForShape(r.Family, r.Init.Width, r.Init.Height)
+		r.Options.Width, r.Options.Height = sz.Width, sz.Height
+	}
 	r.Options = r.Options.WithDefaults(r.Family)
-	if r.Options, err = applyBounds(set.Bounds, cmd, r.Options); err != nil {
+	typed := cmd
+	if l.Inherited {
+		typed.Width, typed.Height = 0, 0
+	}
+	if r.Options, err = applyBounds(set.Bounds, typed, r.Options); err != nil {
 		return nil, err
 	}
 	if err := r.Options.Validate(); err != nil {

@@ -99,6 +99,7 @@ type serverLists struct {
 	models     []a1111.Model
 	samplers   []a1111.Sampler
 	schedulers []a1111.Scheduler // nil on servers older than A1111 1.9
+	upscalers  []a1111.Upscaler  // nil when the server would not list them
 	current    string            // sd_model_checkpoint
 }
 
@@ -181,6 +182,9 @@ func fetchLists(ctx context.Context, c *a1111.Client) (l serverLists, optErr, er
 	if err != nil && !errors.Is(err, a1111.ErrNotSupported) {
 		return l, nil, fmt.Errorf("list schedulers: %w", err)
 	}
+	// An upscaler list that fails costs only the Upscale button on that
+	// server, not the server's other lists.
+	l.upscalers, _ = c.Upscalers(ctx)
 	opts, optErr := c.Options(ctx)
 	if optErr == nil {
 		if raw, ok := opts["sd_model_checkpoint"]; ok {
@@ -189,6 +193,36 @@ func fetchLists(ctx context.Context, c *a1111.Client) (l serverLists, optErr, er
 	}
 	l.ok = true
 	return l, optErr, nil
+}
+
+// Upscaler is the upscaler for a 2× enlargement on the backends of mask
+// (bit i: backend i; 0: any): the one a1111.PickUpscaler prefers among
+// those they list, as the servers spell it, and the backends that list
+// it. name is "" when none lists one.
+func (s *Servers) Upscaler(mask uint64) (name string, backends uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var all []a1111.Upscaler
+	for i, l := range s.last {
+		if l.ok && (mask == 0 || (i < 64 && mask&(1<<i) != 0)) {
+			all = append(all, l.upscalers...)
+		}
+	}
+	u, ok := a1111.PickUpscaler(all)
+	if !ok {
+		return "", 0
+	}
+	for i, l := range s.last {
+		if i >= 64 || !l.ok || (mask != 0 && mask&(1<<i) == 0) {
+			continue
+		}
+		for _, v := range l.upscalers {
+			if v.Name == u.Name {
+				backends |= 1 << i
+			}
+		}
+	}
+	return u.Name, backends
 }
 
 // Checkpoints are the checkpoints every backend has, matched by their file

@@ -69,6 +69,9 @@ type Record struct {
 	Runs int `json:"runs,omitempty"`
 	// Seeds are the seeds A1111 reported, once done.
 	Seeds []int64 `json:"seeds,omitempty"`
+	// Caption is a describe job's description, once done: its result's
+	// buttons start an /imagine from it.
+	Caption string `json:"caption,omitempty"`
 	// Error is the sentence the user was shown, once failed.
 	Error   string    `json:"error,omitempty"`
 	Created time.Time `json:"created"`
@@ -99,6 +102,10 @@ type Store interface {
 	// returns how many it removed. The age rule reads every final record,
 	// so call it now and then (at start, hourly), not after every job.
 	PruneJobs(olderThan time.Time, keep int, pendingBefore time.Time) (int, error)
+	// DeleteJob forgets one record, whatever its state; a missing one is
+	// no error. Only its owner, or a member who may manage the channel's
+	// messages, may have a result forgotten (the caller checks).
+	DeleteJob(id string) error
 }
 
 // ErrNotFound: no record with that ID (never made, or pruned).

@@ -451,3 +451,28 @@ func checkJobs(tx *bolt.Tx) error {
 	}
 	return errors.Join(errs...)
 }
+
+// DeleteJob forgets the record with id and its index entries (a result's
+// Delete button). A record that is not there is no error: a second press,
+// or one after pruning, has nothing left to do.
+func (db *DB) DeleteJob(id string) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		all, seqs, pending := jobBuckets(tx)
+		raw := all.Get([]byte(id))
+		if raw == nil {
+			return nil
+		}
+		var h jobHead
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return fmt.Errorf("decode job record %q: %w", id, err)
+		}
+		if err := all.Delete([]byte(id)); err != nil {
+			return err
+		}
+		return dropIndexKey(seqKey(h.Seq), seqs, pending)
+	})
+	if err != nil {
+		return fmt.Errorf("delete job %s: %w", id, err)
+	}
+	return nil
+}

@@ -84,6 +84,29 @@ func (db *DB) Result(id string) (gen.Options, error) {
 	return r.Options, nil
 }
 
+// ForgetResult drops the settings saved for a job (its result was
+// deleted); a missing entry is no error.
+func (db *DB) ForgetResult(id string) error {
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		res, seq := tx.Bucket(bucketResults), tx.Bucket(bucketResSeq)
+		raw := res.Get([]byte(id))
+		if raw == nil {
+			return nil
+		}
+		var r resultRecord
+		if json.Unmarshal(raw, &r) == nil {
+			if err := seq.Delete(seqKey(r.Seq)); err != nil {
+				return err
+			}
+		}
+		return res.Delete([]byte(id))
+	})
+	if err != nil {
+		return fmt.Errorf("forget result %s: %w", id, err)
+	}
+	return nil
+}
+
 func seqKey(n uint64) []byte {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], n)

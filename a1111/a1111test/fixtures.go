@@ -94,13 +94,44 @@ func (s *Server) findModelLocked(x string) (a1111.Model, bool) {
 	return a1111.Model{}, false
 }
 
-var upscalers = []map[string]any{
-	{"name": "None", "model_name": nil, "model_path": nil, "model_url": nil, "scale": 4},
-	{"name": "Lanczos", "model_name": nil, "model_path": nil, "model_url": nil, "scale": 4},
-	{"name": "Nearest", "model_name": nil, "model_path": nil, "model_url": nil, "scale": 4},
-	{"name": "ESRGAN_4x", "model_name": "ESRGAN_4x", "model_path": "https://github.com/cszn/KAIR/releases/download/v1.0/ESRGAN.pth", "model_url": nil, "scale": 4},
-	{"name": "R-ESRGAN 4x+", "model_name": "R-ESRGAN 4x+", "model_path": "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth", "model_url": nil, "scale": 4},
-	{"name": "R-ESRGAN 4x+ Anime6B", "model_name": "R-ESRGAN 4x+ Anime6B", "model_path": "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.2.4/RealESRGAN_x4plus_anime_6B.pth", "model_url": nil, "scale": 4},
+// DefaultUpscalers are the names a fresh A1111 1.10 lists on
+// /upscalers, in its order, plus one user-installed ESRGAN model
+// (4x-UltraSharp), as most installs have.
+var DefaultUpscalers = []string{"None", "Lanczos", "Nearest", "4x-UltraSharp", "ESRGAN_4x", "LDSR", "R-ESRGAN 4x+", "R-ESRGAN 4x+ Anime6B", "ScuNET GAN", "ScuNET PSNR", "SwinIR 4x"}
+
+const upscalerDir = "/workspace/sd/stable-diffusion-webui/models/"
+
+// knownUpscalers are A1111's entries for its own upscalers: built-in ones
+// have null model fields; model_path is where the weights are (a URL until
+// they are downloaded).
+var knownUpscalers = map[string]map[string]any{
+	"None":                 {"model_name": nil, "model_path": nil},
+	"Lanczos":              {"model_name": nil, "model_path": nil},
+	"Nearest":              {"model_name": nil, "model_path": nil},
+	"ESRGAN_4x":            {"model_name": "ESRGAN_4x", "model_path": "https://github.com/cszn/KAIR/releases/download/v1.0/ESRGAN.pth"},
+	"LDSR":                 {"model_name": nil, "model_path": "https://heibox.uni-heidelberg.de/f/578df07c8fc04ffbadf3/?dl=1"},
+	"R-ESRGAN 4x+":         {"model_name": "R-ESRGAN 4x+", "model_path": "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth"},
+	"R-ESRGAN 4x+ Anime6B": {"model_name": "R-ESRGAN 4x+ Anime6B", "model_path": "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.2.4/RealESRGAN_x4plus_anime_6B.pth"},
+	"ScuNET GAN":           {"model_name": "ScuNET GAN", "model_path": "https://github.com/cszn/KAIR/releases/download/v1.0/scunet_color_real_gan.pth"},
+	"ScuNET PSNR":          {"model_name": "ScuNET PSNR", "model_path": "https://github.com/cszn/KAIR/releases/download/v1.0/scunet_color_real_psnr.pth"},
+	"SwinIR 4x":            {"model_name": "SwinIR 4x", "model_path": "https://github.com/JingyunLiang/SwinIR/releases/download/v0.0/003_realSR_BSRGAN_DFOWMFC_s64w8_SwinIR-L_x4_GAN.pth"},
+}
+
+// upscalerList is /upscalers for these names: {name, model_name,
+// model_path, model_url (always null), scale}. A name A1111 does not ship
+// is a user's ESRGAN model file.
+func upscalerList(names []string) []map[string]any {
+	out := make([]map[string]any, 0, len(names))
+	for _, n := range names {
+		e := map[string]any{"name": n, "model_url": nil, "scale": 4}
+		if k, ok := knownUpscalers[n]; ok {
+			e["model_name"], e["model_path"] = k["model_name"], k["model_path"]
+		} else {
+			e["model_name"], e["model_path"] = n, upscalerDir+"ESRGAN/"+n+".pth"
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 func defaultOptions() map[string]any {

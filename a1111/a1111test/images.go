@@ -139,3 +139,29 @@ func PNGParameters(p []byte) (string, bool) {
 	}
 	return "", false
 }
+
+// blendPNG is an img2img result: the init image, resized to w×h, blended
+// with the gradient txt2img would draw for seed by denoise (0 keeps the
+// init image, 1 replaces it), so that a test can tell which init image was
+// used and how strongly it was redrawn. params goes in the "parameters"
+// chunk.
+func blendPNG(init image.Image, w, h int, seed int64, denoise float64, params string) []byte {
+	base := scaleNearest(init, w, h)
+	tint := float64(uint8(seed * 37))
+	d := min(max(denoise, 0), 1)
+	mix := func(a uint8, b float64) uint8 { return uint8(float64(a)*(1-d) + b*d + 0.5) }
+	for y := range h {
+		row := base.Pix[y*base.Stride : y*base.Stride+w*4]
+		g := float64(y * 255 / max(h-1, 1))
+		for x := range w {
+			p := row[x*4 : x*4+4 : x*4+4]
+			r := float64(x * 255 / max(w-1, 1))
+			p[0], p[1], p[2], p[3] = mix(p[0], r), mix(p[1], g), mix(p[2], tint), 0xff
+		}
+	}
+	out := encodePNG(base)
+	if params == "" {
+		return out
+	}
+	return withText(out, "parameters", params)
+}

@@ -1,6 +1,8 @@
 // Package a1111test is a fake AUTOMATIC1111 WebUI API for tests: real PNGs,
 // A1111's one-job-at-a-time lock, step-by-step /progress, interrupt and
-// skip, checkpoint loads, the LoRA catalog with refresh, --api-auth,
+// skip, img2img (its images blend the init image by denoising_strength),
+// extra-single-image upscaling and interrogate (CLIP, DeepDanbooru) under
+// the same lock, /upscalers, checkpoint loads, the LoRA catalog with refresh, --api-auth,
 // --nowebui, the web UI's task queue (force_task_id, /internal/progress,
 // /internal/pending-tasks), keep-alive closing, and failure switches (down,
 // 500, hang, malformed JSON, 401, no --api, a proxy's 502) that can be
@@ -117,6 +119,17 @@ type Options struct {
 	// /options loads them. Two servers with the same files list different
 	// titles this way.
 	Unhashed []string
+	// Upscalers names what /upscalers lists and extra-single-image
+	// accepts, in order (known names get A1111's model fields; others are
+	// listed as ESRGAN models of scale 4); nil: DefaultUpscalers. Leave a
+	// name out to play a server without that model.
+	Upscalers []string
+	// NoDeepDanbooru plays an install that cannot interrogate with
+	// DeepDanbooru: on A1111 and Forge its weights are missing and cannot
+	// be downloaded (offline), so the model fails as A1111's download
+	// does (500 URLError; Forge's bare 500). SD.Next never has it on
+	// /interrogate (404 "Model not found"), whatever this says.
+	NoDeepDanbooru bool
 	// IdleTimeout is how long the server keeps an idle keep-alive
 	// connection before closing it: uvicorn's timeout_keep_alive, 5 s
 	// under the web UI, 30 s with --nowebui (60 s on SD.Next). A client
@@ -163,13 +176,17 @@ type Server struct {
 	connsGone   int           // connections closed, by either side
 	connChanged chan struct{} // closed and replaced when a count changes
 
-	requests   []a1111.Txt2ImgRequest
-	jobs       []Job
-	inflight   int
-	maxInfl    int
-	gen        genState
-	interrupts int
-	skips      int
+	requests []a1111.Txt2ImgRequest
+	// What the other generation-lock routes received, in order.
+	img2imgRequests []a1111.Img2ImgRequest
+	extrasRequests  []a1111.ExtrasRequest
+	interrogations  []Interrogation
+	jobs            []Job
+	inflight        int
+	maxInfl         int
+	gen             genState
+	interrupts      int
+	skips           int
 }
 
 // NewServer starts a fake on opts.Addr (default 127.0.0.1, a free port).
@@ -401,6 +418,30 @@ func (s *Server) Requests() []a1111.Txt2ImgRequest {
 	return append([]a1111.Txt2ImgRequest(nil), s.requests...)
 }
 
+// Img2ImgRequests returns every img2img request received, decoded (the
+// init images as the bytes sent), in order of arrival.
+func (s *Server) Img2ImgRequests() []a1111.Img2ImgRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]a1111.Img2ImgRequest(nil), s.img2imgRequests...)
+}
+
+// ExtrasRequests returns every extra-single-image request received,
+// decoded, in order of arrival.
+func (s *Server) ExtrasRequests() []a1111.ExtrasRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]a1111.ExtrasRequest(nil), s.extrasRequests...)
+}
+
+// Interrogations returns every interrogate request received, in order of
+// arrival.
+func (s *Server) Interrogations() []Interrogation {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Interrogation(nil), s.interrogations...)
+}
+
 // Jobs returns the finished generations, in order of completion.
 func (s *Server) Jobs() []Job {
 	s.mu.Lock()
@@ -408,16 +449,18 @@ func (s *Server) Jobs() []Job {
 	return append([]Job(nil), s.jobs...)
 }
 
-// MaxConcurrent is the most txt2img requests the server held at once,
-// counting from arrival to answer (queued at the lock or generating). A
-// client that keeps one generation in flight per server keeps it at 1.
+// MaxConcurrent is the most requests of the generation lock (txt2img,
+// img2img, extra-single-image, interrogate) the server held at once,
+// counting from arrival to answer (queued at the lock or working). A
+// client that keeps one job in flight per server keeps it at 1.
 func (s *Server) MaxConcurrent() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.maxInfl
 }
 
-// InFlight is the number of txt2img requests held now.
+// InFlight is the number of generation-lock requests held now (see
+// MaxConcurrent).
 func (s *Server) InFlight() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -489,14 +532,15 @@ func (s *Server) WaitState(ctx context.Context, cond func(a1111.ProgressState) b
 	return s.waitFor(ctx, func() bool { return cond(s.gen.progressState()) })
 }
 
-// WaitIdle returns once no txt2img request is held.
+// WaitIdle returns once no generation-lock request is held.
 func (s *Server) WaitIdle(ctx context.Context) error {
 	return s.waitFor(ctx, func() bool { return s.inflight == 0 })
 }
 
-// WaitRequests returns once n txt2img requests arrived in total.
+// WaitRequests returns once n generation requests (txt2img and img2img)
+// arrived in total.
 func (s *Server) WaitRequests(ctx context.Context, n int) error {
-	return s.waitFor(ctx, func() bool { return len(s.requests) >= n })
+	return s.waitFor(ctx, func() bool { return len(s.requests)+len(s.img2imgRequests) >= n })
 }
 
 // WaitJobs returns once n generations finished in total.
@@ -641,6 +685,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct
 	switch r.URL.Path {
 	case "/sdapi/v1/txt2img":
 		h = []handler{{http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.txt2img(w, r, epoch) }}}
+	case "/sdapi/v1/img2img":
+		h = []handler{{http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.img2img(w, r, epoch) }}}
+	case "/sdapi/v1/extra-single-image":
+		h = []handler{{http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.extraSingleImage(w, r, epoch) }}}
+	case "/sdapi/v1/interrogate":
+		h = []handler{{http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.interrogate(w, r, epoch) }}}
+		if s.opts.Flavor == FlavorSDNext {
+			h = append(h, handler{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeJSON200(w, sdnextInterrogators) }})
+		}
 	case "/sdapi/v1/progress":
 		h = []handler{{http.MethodGet, s.progress}}
 	case "/sdapi/v1/interrupt":
@@ -658,7 +711,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct
 	case "/sdapi/v1/schedulers":
 		h = []handler{{http.MethodGet, s.schedulers}}
 	case "/sdapi/v1/upscalers":
-		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeJSON200(w, upscalers) }}}
+		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeJSON200(w, upscalerList(s.upscalerNames())) }}}
 	case "/sdapi/v1/options":
 		h = []handler{{http.MethodGet, s.getOptions}, {http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.setOptions(w, r, epoch) }}}
 	case "/sd_extra_networks/thumb":

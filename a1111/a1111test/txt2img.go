@@ -33,6 +33,8 @@ type Job struct {
 	Skipped     int      // batches cut short by /skip
 	LoRAs       []string // <lora:…> names that loaded, as typed
 	Ignored     []string // <lora:…> names A1111 did not find and ignored
+	Img2Img     bool     // it came on /img2img (Request holds its txt2img fields)
+	Denoising   float64  // img2img: the denoising_strength it ran with
 }
 
 // fifoLock is A1111's queue_lock: one generation at a time, waiters served
@@ -114,11 +116,36 @@ type plan struct {
 	seed      int64
 	model     a1111.Model // the override's, else resolved when the job starts
 	override  bool
-	loraNames []string // as typed in the prompt, in order
-	taskID    string   // "" when the flavor files API jobs under no task (SD.Next)
+	loraNames []string      // as typed in the prompt, in order
+	taskID    string        // "" when the flavor files API jobs under no task (SD.Next)
+	job       string        // shared.state.job: "scripts_txt2img", "scripts_img2img"
+	init      []image.Image // img2img: the decoded init images; nil for txt2img
+	denoise   float64       // img2img: denoising_strength
 }
 
 func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}) {
+	s.generation(w, r, epoch, false)
+}
+
+// img2img is POST /sdapi/v1/img2img: txt2img's handling, after the init
+// images are read (img2imgapi: 404 "Init image not found" without them,
+// 500 "Invalid encoded image" for one that does not decode).
+func (s *Server) img2img(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}) {
+	s.generation(w, r, epoch, true)
+}
+
+// img2imgJSON holds img2img's own fields as sent: init images as base64
+// strings (A1111 also takes data: URLs), denoising_strength absent or not.
+type img2imgJSON struct {
+	InitImages        []string `json:"init_images"`
+	DenoisingStrength *float64 `json:"denoising_strength"`
+	ResizeMode        int      `json:"resize_mode"`
+	ImageCFGScale     float64  `json:"image_cfg_scale"`
+}
+
+// generation runs a txt2img or an img2img request: both take the one lock,
+// are filed as tasks and report progress the same way.
+func (s *Server) generation(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}, img2img bool) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return
@@ -130,14 +157,57 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan st
 	}
 	var params map[string]any
 	_ = json.Unmarshal(body, &params)
+	var i2i img2imgJSON
+	if img2img {
+		if err := json.Unmarshal(body, &i2i); err != nil {
+			s.validationError(w, err)
+			return
+		}
+		// The answer's echo leaves the images out (include_init_images
+		// is false).
+		params["init_images"], params["mask"] = nil, nil
+	}
 
 	s.mu.Lock()
-	s.requests = append(s.requests, req)
+	if img2img {
+		rec := a1111.Img2ImgRequest{Txt2ImgRequest: req, ResizeMode: i2i.ResizeMode, ImageCFGScale: i2i.ImageCFGScale}
+		if i2i.DenoisingStrength != nil {
+			rec.DenoisingStrength = *i2i.DenoisingStrength
+		}
+		for _, b := range i2i.InitImages {
+			raw, _ := decodeB64Image(b)
+			rec.InitImages = append(rec.InitImages, raw)
+		}
+		s.img2imgRequests = append(s.img2imgRequests, rec)
+	} else {
+		s.requests = append(s.requests, req)
+	}
 	old := s.oldServer
 	s.notifyLocked()
 	s.mu.Unlock()
 
 	p := newPlan(req, params)
+	kind := "txt2img"
+	if img2img {
+		kind = "img2img"
+		if i2i.InitImages == nil {
+			s.httpError(w, http.StatusNotFound, "Init image not found")
+			return
+		}
+		p.denoise = 0.75
+		if i2i.DenoisingStrength != nil {
+			p.denoise = *i2i.DenoisingStrength
+		}
+		for _, b := range i2i.InitImages {
+			img, err := decodeImage(b)
+			if err != nil {
+				s.httpError(w, http.StatusInternalServerError, "Invalid encoded image")
+				return
+			}
+			p.init = append(p.init, img)
+		}
+	}
+	p.job = "scripts_" + kind
 	var ok bool
 	// The sampler is checked before the job is queued (text2imgapi).
 	if p.sampler, p.scheduler, ok = s.resolveSampler(old, req.SamplerName, req.Scheduler); !ok {
@@ -147,7 +217,7 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan st
 	if s.opts.Flavor != FlavorSDNext {
 		p.taskID = req.ForceTaskID
 		if p.taskID == "" {
-			p.taskID = createTaskID("txt2img")
+			p.taskID = createTaskID(kind)
 		}
 	}
 
@@ -220,7 +290,7 @@ func newPlan(req a1111.Txt2ImgRequest, params map[string]any) plan {
 // false when the server went down or closed meanwhile.
 func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 	s.mu.Lock()
-	s.gen.begin("scripts_txt2img", time.Now())
+	s.gen.begin(p.job, time.Now())
 	if p.taskID != "" {
 		s.tasks.start(p.taskID)
 	}
@@ -228,7 +298,8 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 	p.model, restore = s.overrideLocked(p)
 	s.notifyLocked()
 	s.mu.Unlock()
-	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler, Scheduler: p.scheduler, TaskID: p.taskID}
+	job := Job{Request: p.req, Checkpoint: p.model.Title, Sampler: p.sampler, Scheduler: p.scheduler, TaskID: p.taskID,
+		Img2Img: p.init != nil, Denoising: p.denoise}
 	// down ends a job the server lost; its state went with the server.
 	down := func() (Job, int, bool) {
 		s.mu.Lock()
@@ -286,7 +357,7 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 		s.gen.skipped = false
 		interrupted := s.gen.interrupted
 		if !interrupted {
-			s.gen.steps = p.steps // the sampler sets it as it starts
+			s.gen.steps = p.samplerSteps() // the sampler sets it as it starts
 		}
 		s.notifyLocked()
 		s.mu.Unlock()
@@ -294,7 +365,7 @@ func (s *Server) run(p *plan, stop <-chan struct{}) (Job, int, bool) {
 			job.Interrupted = true
 			break
 		}
-		for st := 0; st < p.steps; st++ {
+		for st := 0; st < p.samplerSteps(); st++ {
 			timer.Reset(s.opts.StepTime)
 			select {
 			case <-timer.C:
@@ -377,13 +448,35 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	}
 	n := produced
 	seeds := make([]int64, n)
+	subseeds := make([]int64, n)
 	infotexts := make([]string, n)
 	extras := job.Images - produced
 	images := make([]string, 0, n+extras)
+	// As processing.py does: with a subseed strength every image keeps the
+	// seed and the subseeds count up; without, the seeds count up.
+	strength := p.req.SubseedStrength
+	subseed := p.req.Subseed
+	if subseed <= 0 {
+		subseed = p.seed + 1000
+		if p.req.Subseed == -1 {
+			subseed = int64(rand.Uint32())
+		}
+	}
 	for i := range n {
-		seeds[i] = p.seed + int64(i)
+		seeds[i], subseeds[i] = p.seed+int64(i), subseed+int64(i)
+		look := seeds[i] // what the picture is drawn from
+		if strength > 0 {
+			seeds[i] = p.seed
+			look = p.seed*31 + subseeds[i]*int64(1+strength*100)
+		}
 		infotexts[i] = infotext(p, seeds[i], extra, version)
-		images = append(images, base64.StdEncoding.EncodeToString(s.encodeImage(format, p.width, p.height, seeds[i], infotexts[i])))
+		var img []byte
+		if p.init != nil && (format == "" || strings.EqualFold(format, "png")) {
+			img = blendPNG(p.init[i%len(p.init)], p.width, p.height, look, p.denoise, infotexts[i])
+		} else {
+			img = s.encodeImage(format, p.width, p.height, look, infotexts[i])
+		}
+		images = append(images, base64.StdEncoding.EncodeToString(img))
 	}
 	for i := range extras {
 		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, -int64(i+1), false, "")))
@@ -391,12 +484,12 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	info := map[string]any{
 		"prompt": p.req.Prompt, "all_prompts": repeat(p.req.Prompt, n),
 		"negative_prompt": p.req.NegativePrompt, "all_negative_prompts": repeat(p.req.NegativePrompt, n),
-		"seed": p.seed, "all_seeds": seeds, "subseed": p.seed + 1000, "all_subseeds": seeds,
-		"subseed_strength": 0, "width": p.width, "height": p.height, "sampler_name": p.sampler,
+		"seed": p.seed, "all_seeds": seeds, "subseed": subseed, "all_subseeds": subseeds,
+		"subseed_strength": strength, "width": p.width, "height": p.height, "sampler_name": p.sampler,
 		"cfg_scale": p.cfg, "steps": p.steps, "batch_size": p.batch, "restore_faces": false,
 		"face_restoration_model": nil, "sd_model_name": p.model.ModelName, "sd_model_hash": p.model.Hash,
 		"sd_vae_name": nil, "sd_vae_hash": nil, "seed_resize_from_w": -1, "seed_resize_from_h": -1,
-		"denoising_strength": nil, "extra_generation_params": extra, "index_of_first_image": 0,
+		"denoising_strength": denoisingInfo(p), "extra_generation_params": extra, "index_of_first_image": 0,
 		"infotexts": infotexts, "styles": []string{}, "job_timestamp": time.Now().Format("20060102150405"),
 		"clip_skip": 1, "is_using_inpainting_conditioning": false, "version": version,
 	}
@@ -439,6 +532,15 @@ func (s *Server) encodeImage(format string, w, h int, seed int64, params string)
 	return makePNG(w, h, seed, s.opts.NoisyImages, params)
 }
 
+// denoisingInfo is info's denoising_strength: img2img's, null for a
+// txt2img without hires fix.
+func denoisingInfo(p plan) any {
+	if p.init == nil {
+		return nil
+	}
+	return p.denoise
+}
+
 func repeat(s string, n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -460,9 +562,23 @@ func infotext(p plan, seed int64, extra map[string]any, version string) string {
 	}
 	fmt.Fprintf(&b, ", CFG scale: %g, Seed: %d, Size: %dx%d, Model hash: %s, Model: %s",
 		p.cfg, seed, p.width, p.height, p.model.Hash, p.model.ModelName)
+	if p.init != nil {
+		fmt.Fprintf(&b, ", Denoising strength: %g", p.denoise)
+	}
 	if h, ok := extra["Lora hashes"].(string); ok {
 		fmt.Fprintf(&b, ", Lora hashes: %q", h)
 	}
 	b.WriteString(", Version: " + version)
 	return b.String()
+}
+
+// samplerSteps is how many steps the sampler runs, what /progress shows as
+// sampling_steps: an img2img job denoises only part of the way, so A1111
+// runs int(min(denoising_strength, 0.999) × steps) + 1 of them
+// (sd_samplers_common.setup_img2img_steps, then launch_sampling(t_enc+1)).
+func (p plan) samplerSteps() int {
+	if p.init == nil {
+		return p.steps
+	}
+	return int(min(p.denoise, 0.999)*float64(p.steps)) + 1
 }

@@ -116,6 +116,7 @@ func (s *Server) handleCallback(r *http.Request) (int, any) {
 			return st, b
 		}
 		m.Flags = cb.Flags
+		m.InteractedMessageID = it.sourceMsg
 		s.createLocked(m, KindOriginal, it.ChannelID, it.GuildID, it.ID)
 		it.originalID = m.ID
 
@@ -124,7 +125,7 @@ func (s *Server) handleCallback(r *http.Request) (int, any) {
 			return s.rejectLocked(where, fieldErrors{{path: "data.flags", code: "INTERACTION_RESPONSE_FLAGS_INVALID",
 				message: fmt.Sprintf("A deferred response (type 5) takes only the EPHEMERAL flag (64); got flags %d.", cb.Flags)}})
 		}
-		m := &Message{Flags: cb.Flags | discordgo.MessageFlagsLoading}
+		m := &Message{Flags: cb.Flags | discordgo.MessageFlagsLoading, InteractedMessageID: it.sourceMsg}
 		s.createLocked(m, KindOriginal, it.ChannelID, it.GuildID, it.ID)
 		it.originalID = m.ID
 

@@ -59,6 +59,16 @@ func (s *Server) handleCreateMessage(r *http.Request) (int, any) {
 	if md.Flags != nil {
 		m.Flags = *md.Flags &^ (discordgo.MessageFlagsEphemeral | discordgo.MessageFlagsLoading)
 	}
+	if ref := md.Reference; ref != nil {
+		// Discord refuses a reply to a message that is not in the channel,
+		// unless fail_if_not_exists is false: then it posts a plain message.
+		switch to := s.messages[ref.MessageID]; {
+		case to != nil && !to.Deleted && to.ChannelID == ch.ID:
+			m.ReferenceID = ref.MessageID
+		case ref.FailIfNotExists == nil || *ref.FailIfNotExists:
+			return s.rejectLocked(where, fieldErrors{{path: "message_reference", code: "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", message: "Unknown message"}})
+		}
+	}
 	s.createLocked(m, KindChannel, ch.ID, ch.GuildID, "")
 	return http.StatusOK, s.wire(m)
 }

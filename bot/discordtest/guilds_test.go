@@ -1,7 +1,12 @@
 package discordtest
 
 import (
+	"bytes"
 	"encoding/json"
+	"image"
+	"image/png"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -116,4 +121,48 @@ func TestAChannelBelongsToOneGuild(t *testing.T) {
 	if len(rec.errs) != 1 || !strings.Contains(rec.errs[0], "belongs to guild") {
 		t.Errorf("test errors = %q", rec.errs)
 	}
+}
+
+// An attached file arrives as its ID, with its details (and a URL that
+// serves it) in data.resolved.attachments; Discord takes the content type
+// from the name and the size in pixels from the image, when it is one.
+func TestAttachmentOptionIsResolvedAndServed(t *testing.T) {
+	ints := make(chan *discordgo.Interaction, 2)
+	h := start(t, Options{}, func(_ *discordgo.Session, i *discordgo.InteractionCreate) { ints <- i.Interaction })
+	var png bytes.Buffer
+	if err := pngEncode(&png, 40, 30); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.SendCommand(CommandSpec{Name: "describe", Options: []Option{AttachmentOption("image", "cat.png", png.Bytes())}})
+	h.srv.SendCommand(CommandSpec{Name: "describe", Options: []Option{AttachmentOption("image", "notes.png", []byte("just text"))}})
+	for _, want := range []struct {
+		name string
+		size int64
+		w, h int
+		body []byte
+	}{{"cat.png", int64(png.Len()), 40, 30, png.Bytes()}, {"notes.png", 9, 0, 0, []byte("just text")}} {
+		i := <-ints
+		d := i.ApplicationCommandData()
+		id, _ := d.Options[0].Value.(string)
+		a := d.Resolved.Attachments[id]
+		if d.Options[0].Type != discordgo.ApplicationCommandOptionAttachment || a == nil {
+			t.Fatalf("attachment option %+v, resolved %+v", d.Options[0], d.Resolved)
+		}
+		if a.Filename != want.name || a.Size != int(want.size) || a.ContentType != "image/png" || a.Width != want.w || a.Height != want.h {
+			t.Errorf("resolved attachment %+v, want %s of %d bytes, %dx%d", a, want.name, want.size, want.w, want.h)
+		}
+		resp, err := http.Get(a.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(body, want.body) {
+			t.Errorf("%s served %d bytes, want %d", a.URL, len(body), len(want.body))
+		}
+	}
+}
+
+func pngEncode(w io.Writer, width, height int) error {
+	return png.Encode(w, image.NewRGBA(image.Rect(0, 0, width, height)))
 }

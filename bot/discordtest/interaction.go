@@ -75,7 +75,8 @@ type Option struct {
 	Focused bool // the option being typed, for autocomplete
 	Options []Option
 
-	channel *Channel // a channel option's pick, sent in data.resolved
+	channel *Channel    // a channel option's pick, sent in data.resolved
+	upload  *Attachment // an attachment option's file (AttachmentOption)
 }
 
 // ChannelOption is a channel option: Discord sends the picked channel's ID
@@ -345,14 +346,23 @@ func (s *Server) SendCommand(spec CommandSpec) *Interaction {
 	if cmd != nil {
 		cmdID = cmd.ID
 	}
+	files := map[string]any{}
+	s.storeUploadsLocked(spec.Options, files)
 	data := map[string]any{"id": cmdID, "name": spec.Name, "type": discordgo.ChatApplicationCommand, "options": wireOptions(spec.Options)}
 	if cmd != nil && cmd.GuildID != "" {
 		data["guild_id"] = cmd.GuildID
 	}
 	chans := map[string]any{}
 	resolvedChannels(spec.Options, chans)
+	resolved := map[string]any{}
 	if len(chans) > 0 {
-		data["resolved"] = map[string]any{"channels": chans}
+		resolved["channels"] = chans
+	}
+	if len(files) > 0 {
+		resolved["attachments"] = files
+	}
+	if len(resolved) > 0 {
+		data["resolved"] = resolved
 	}
 	it := s.newInteractionLocked(spec.Type, spec.Name, w, data, nil, spec.Age)
 	it.focusedType = focused.Type

@@ -39,6 +39,13 @@ type Message struct {
 	GuildID       string
 	Kind          MessageKind
 	InteractionID string // the interaction whose token created it; "" for channel posts
+	// InteractedMessageID is the message whose button or select menu
+	// this message answers (Discord's interaction_metadata, which its
+	// client shows as a reply to that message); "" otherwise.
+	InteractedMessageID string
+	// ReferenceID is the message a channel post replies to
+	// (message_reference); "" for none.
+	ReferenceID string
 
 	Content     string
 	Flags       discordgo.MessageFlags
@@ -119,6 +126,8 @@ type Attachment struct {
 	Size        int64
 	URL         string // served by the fake
 	Data        []byte
+	// Width and Height are an image's size in pixels, 0 for other files.
+	Width, Height int
 }
 
 // Component is a message or modal component as the bot sent it. One
@@ -186,6 +195,8 @@ type wireMessage struct {
 	Flags           discordgo.MessageFlags    `json:"flags"`
 	WebhookID       string                    `json:"webhook_id,omitempty"`
 	ApplicationID   string                    `json:"application_id,omitempty"`
+	Metadata        map[string]any            `json:"interaction_metadata,omitempty"`
+	Reference       map[string]any            `json:"message_reference,omitempty"`
 }
 
 type wireAttachment struct {
@@ -196,6 +207,8 @@ type wireAttachment struct {
 	Size        int64  `json:"size"`
 	URL         string `json:"url"`
 	ProxyURL    string `json:"proxy_url"`
+	Width       int    `json:"width,omitempty"`
+	Height      int    `json:"height,omitempty"`
 }
 
 type wireUser struct {
@@ -235,10 +248,16 @@ func (s *Server) wire(m *Message) wireMessage {
 		w.WebhookID = s.opts.AppID
 		w.ApplicationID = s.opts.AppID
 	}
+	if m.InteractedMessageID != "" {
+		w.Metadata = map[string]any{"id": m.InteractionID, "type": discordgo.InteractionMessageComponent, "interacted_message_id": m.InteractedMessageID}
+	}
+	if m.ReferenceID != "" {
+		w.Reference = map[string]any{"message_id": m.ReferenceID, "channel_id": m.ChannelID}
+	}
 	for _, a := range m.Attachments {
 		w.Attachments = append(w.Attachments, wireAttachment{
 			ID: a.ID, Filename: a.Filename, Description: a.Description,
-			ContentType: a.ContentType, Size: a.Size, URL: a.URL, ProxyURL: a.URL,
+			ContentType: a.ContentType, Size: a.Size, URL: a.URL, ProxyURL: a.URL, Width: a.Width, Height: a.Height,
 		})
 	}
 	return w

@@ -108,6 +108,11 @@ type messageData struct {
 	Components  *[]Component               `json:"components"`
 	Attachments *[]attachmentRef           `json:"attachments"`
 	Flags       *discordgo.MessageFlags    `json:"flags"`
+	// Channel posts only: the message it replies to.
+	Reference *struct {
+		MessageID       string `json:"message_id"`
+		FailIfNotExists *bool  `json:"fail_if_not_exists"`
+	} `json:"message_reference"`
 
 	// Autocomplete (callback type 8) only.
 	Choices *[]*discordgo.ApplicationCommandOptionChoice `json:"choices"`

@@ -118,6 +118,7 @@ type Server struct {
 	interactions map[string]*Interaction // by id
 	byToken      map[string]*Interaction
 	messages     map[string]*Message
+	uploads      map[string]*Attachment // files users attached to commands, by ID
 	msgOrder     []string
 	channels     map[string]*Channel
 	timers       []*time.Timer
@@ -166,6 +167,7 @@ func New(tb testing.TB, opts Options) *Server {
 		interactions: map[string]*Interaction{},
 		byToken:      map[string]*Interaction{},
 		messages:     map[string]*Message{},
+		uploads:      map[string]*Attachment{},
 		channels:     map[string]*Channel{},
 	}
 	s.commands.init()

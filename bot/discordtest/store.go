@@ -1,8 +1,10 @@
 package discordtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,10 +84,15 @@ func (s *Server) buildMessageLocked(base *Message, md messageData, up upload, pa
 			name = ref.Filename
 		}
 		id := s.nextID()
-		m.Attachments = append(m.Attachments, Attachment{
+		a := Attachment{
 			ID: id, Filename: name, Description: ref.Description, ContentType: f.ContentType,
 			Size: f.Size, URL: s.base + "/attachments/" + id + "/" + url.PathEscape(name), Data: f.Data,
-		})
+		}
+		// Discord tells an image's size in pixels.
+		if cfg, _, err := image.DecodeConfig(bytes.NewReader(f.Data)); err == nil {
+			a.Width, a.Height = cfg.Width, cfg.Height
+		}
+		m.Attachments = append(m.Attachments, a)
 	}
 	return &m
 }
@@ -127,9 +134,10 @@ func (s *Server) createLocked(m *Message, kind MessageKind, channelID, guildID, 
 func (s *Server) editLocked(old, m *Message) {
 	now := time.Now()
 	id, kind, ch, g, iid, created, flags := old.ID, old.Kind, old.ChannelID, old.GuildID, old.InteractionID, old.Created, old.Flags
-	log, shown := old.EditLog, old.Shown
+	log, shown, interacted, ref := old.EditLog, old.Shown, old.InteractedMessageID, old.ReferenceID
 	*old = *m
 	old.ID, old.Kind, old.ChannelID, old.GuildID, old.InteractionID, old.Created = id, kind, ch, g, iid, created
+	old.InteractedMessageID, old.ReferenceID = interacted, ref
 	old.Flags = flags &^ discordgo.MessageFlagsLoading
 	old.Edited = now
 	old.EditLog = append(log, now)
@@ -187,7 +195,7 @@ func (s *Server) WaitChannelMessage(ctx context.Context, cond func(Message) bool
 func (s *Server) serveAttachment(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	s.mu.Lock()
-	var found *Attachment
+	found := s.uploads[id]
 	for _, m := range s.messages {
 		for i := range m.Attachments {
 			if m.Attachments[i].ID == id {

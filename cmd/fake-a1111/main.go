@@ -28,6 +28,8 @@ func main() {
 	switchTime := flag.Duration("switch", 2*time.Second, "time to load a checkpoint whose weights are not in memory")
 	noWebUI := flag.Bool("nowebui", false, "act as A1111 started with --nowebui (no /internal/ping, /internal/progress)")
 	unhashed := flag.String("unhashed", "", "comma-separated checkpoints not hashed yet (e.g. sdxl/animagine-xl-3.1.safetensors): listed without [hash]")
+	upscalers := flag.String("upscalers", "", "comma-separated upscaler names to list (default: A1111's own plus 4x-UltraSharp)")
+	noDanbooru := flag.Bool("no-deepdanbooru", false, "interrogate with deepdanbooru fails as an offline install without its weights")
 	idle := flag.Duration("idle", 0, "close idle keep-alive connections after this long (0: 5s, 30s with -nowebui)")
 	flag.Parse()
 
@@ -35,6 +37,10 @@ func main() {
 		Addr: *addr, StepTime: *step, APIAuth: *auth, NoisyImages: *noisy,
 		OldServer: *old, ModelSwitchTime: *switchTime, NoWebUI: *noWebUI, IdleTimeout: *idle,
 	}
+	if *upscalers != "" {
+		opts.Upscalers = strings.Split(*upscalers, ",")
+	}
+	opts.NoDeepDanbooru = *noDanbooru
 	if *unhashed != "" {
 		opts.Unhashed = strings.Split(*unhashed, ",")
 	}
