@@ -3,12 +3,18 @@
 //
 //	lorabot          run the bot
 //	lorabot check    check the settings, A1111 and Discord, and print the invite link
+//	lorabot version  print the version and commit it was built from
+//
+// Exit codes: 0 stopped when asked; 1 stopped on an error; 2 a setting is
+// wrong; 3 Discord refused DISCORD_TOKEN (no restart helps until it is
+// replaced: docs/systemd/lorabot.service does not restart on 2 or 3).
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -19,6 +25,7 @@ import (
 	"github.com/joho/godotenv"
 
 	"lorabot/app"
+	"lorabot/bot"
 	"lorabot/config"
 )
 
@@ -26,6 +33,7 @@ const usage = `lorabot: a Discord bot that makes images with Stable Diffusion Lo
 
   lorabot          run the bot
   lorabot check    check the settings, A1111 and Discord, and print the invite link
+  lorabot version  print the version and commit it was built from
 
 Settings come from the environment and from .env in the working directory
 (the environment wins); .env.example lists them.
@@ -40,9 +48,12 @@ func main() {
 	case cmd == "help" || cmd == "-h" || cmd == "-help" || cmd == "--help":
 		fmt.Print(usage)
 		return
+	case cmd == "version" && len(os.Args) == 2:
+		fmt.Println(versionLine())
+		return
 	case cmd != "" && cmd != "check", len(os.Args) > 2:
-		fmt.Fprintf(os.Stderr, "lorabot: unknown command %q; run lorabot, or lorabot check\n", strings.Join(os.Args[1:], " "))
-		os.Exit(2)
+		fmt.Fprintf(os.Stderr, "lorabot: unknown command %q; run lorabot, lorabot check or lorabot version\n", strings.Join(os.Args[1:], " "))
+		os.Exit(exitBadSetting)
 	}
 
 	// A missing .env is fine: the settings may come from the environment.
@@ -54,14 +65,14 @@ func main() {
 		} else {
 			fmt.Fprintln(os.Stderr, "lorabot: bad setting: .env: a line cannot be read (an unclosed quote, or a space or symbol in a name); nothing from .env was loaded")
 		}
-		os.Exit(2)
+		os.Exit(exitBadSetting)
 	}
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "lorabot: bad setting:", err)
-		os.Exit(2)
+		os.Exit(exitBadSetting)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := newLogger(cfg, os.Stderr)
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -74,8 +85,12 @@ func main() {
 		}
 		return
 	}
+	log.Info("starting lorabot", "version", versionLine())
 	if err := app.Run(ctx, cfg, app.DefaultTimings, log, nil); err != nil {
 		log.Error("lorabot stopped", "err", err)
+		if errors.Is(err, bot.ErrTokenRefused) {
+			os.Exit(exitTokenRefused)
+		}
 		os.Exit(1)
 	}
 }
@@ -92,4 +107,19 @@ func exitOnSecondSignal(first context.Context, log *slog.Logger) {
 	sig := <-again
 	log.Warn("second signal: exiting now; unfinished jobs run at the next start", "signal", sig.String())
 	os.Exit(1)
+}
+
+// Exit codes other than 0 and 1, for service managers (see the doc above).
+const (
+	exitBadSetting   = 2
+	exitTokenRefused = 3
+)
+
+// newLogger is slog as LOG_FORMAT and LOG_LEVEL ask, writing to w.
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

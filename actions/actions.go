@@ -108,9 +108,9 @@ func (s Source) seedOf(i int) (int64, error) {
 	return 0, &gen.InputError{Msg: "The image server did not say which seed made this image, so it cannot be varied; try Reroll instead."}
 }
 
-// checkImage refuses an image number the result does not have (a
+// CheckImage refuses an image number the result does not have (a
 // crafted custom_id).
-func (s Source) checkImage(a Action, i int) error {
+func (s Source) CheckImage(a Action, i int) error {
 	n := max(s.Images, 1)
 	if a.PerImage() && (i < 1 || i > n) {
 		return &gen.InputError{Msg: fmt.Sprintf("This result has no image %d.", i)}
@@ -131,7 +131,7 @@ func RerollLayers(s Source) imagine.Layers {
 // action's strength. The result keeps the earlier job's image count, each
 // image its own variation.
 func VaryLayers(s Source, a Action, i int) (imagine.Layers, error) {
-	if err := s.checkImage(a, i); err != nil {
+	if err := s.CheckImage(a, i); err != nil {
 		return imagine.Layers{}, err
 	}
 	seed, err := s.seedOf(i)
@@ -151,7 +151,7 @@ func VaryLayers(s Source, a Action, i int) (imagine.Layers, error) {
 // name the server lists. Nothing is generated anew, so nothing of the
 // earlier prompt matters but who asks and where the result may go.
 func UpscaleRequest(s Source, i int, pic imagine.Picture, upscaler, user string) (*imagine.Request, error) {
-	if err := s.checkImage(Upscale, i); err != nil {
+	if err := s.CheckImage(Upscale, i); err != nil {
 		return nil, err
 	}
 	if upscaler == "" {
@@ -174,7 +174,7 @@ func UpscaleRequest(s Source, i int, pic imagine.Picture, upscaler, user string)
 // stays. Twice a large image would be beyond the bot's size bound: then
 // the largest size within it, the same shape.
 func CreativeLayers(s Source, i int, pic imagine.Picture) (imagine.Layers, error) {
-	if err := s.checkImage(UpscaleCreative, i); err != nil {
+	if err := s.CheckImage(UpscaleCreative, i); err != nil {
 		return imagine.Layers{}, err
 	}
 	seed, err := s.seedOf(i)

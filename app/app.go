@@ -78,6 +78,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 		return fmt.Errorf("open the database (DB_PATH): %w", err)
 	}
 	defer db.Close()
+	o := newOps(cfg)
 
 	clients, err := clientsWith(cfg, a1111.Options{StallTimeout: t.StallAfter, InterruptGrace: t.InterruptGrace}, log)
 	if err != nil {
@@ -107,11 +108,19 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 		maxOvertakes = -1
 	}
 	sched := queue.New(queue.Options{Backends: len(clients), MaxPerUser: cfg.MaxQueuePerUser, Logger: log,
-		Retryable: a1111.IsServerDown, Unreached: a1111.IsNotReached, NoServerWait: t.NoServerWait, MaxOvertakes: maxOvertakes})
+		Retryable: a1111.IsServerDown, Unreached: a1111.IsNotReached, NoServerWait: t.NoServerWait, MaxOvertakes: maxOvertakes,
+		Observer: o.queueObserver()})
 	fl := newFleet(clients, catalog, servers, sched, t.CatalogEvery, log)
 	tracker := health.New(probers, health.Options{ProbeMin: t.ProbeMin, ProbeMax: t.ProbeMax, Every: t.ProbeEvery,
 		Fault: a1111.IsServerDown, OnChange: fl.onChange, Names: names, Logger: log})
 	fl.health = tracker
+	router := bot.NewRouter(log)
+	router.Answered = o.answered()
+	stopOps, err := o.serve(cfg.MetricsAddr, names, tracker, sched, router, db, log)
+	if err != nil {
+		return err
+	}
+	defer stopOps()
 
 	bg, stopBG := context.WithCancel(context.Background())
 	var bgDone sync.WaitGroup
@@ -136,19 +145,18 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	edits := throttle.New(t.EditEvery, throttle.WithPace(t.EditEvery/5))
 	defer edits.Close()
 
-	router := bot.NewRouter(log)
 	cmds := commands.Register(router, &commands.Deps{
 		Catalog: catalog, Presets: db, Results: db, Servers: servers, Queue: sched, MaxPerUser: cfg.MaxQueuePerUser,
 		Guilds: db, HomeGuild: cfg.GuildID,
 		Jobs: db, Health: tracker, NoServerWait: t.NoServerWait,
-		Edits: edits, ProgressEvery: t.ProgressEvery, Log: log,
+		Edits: edits, ProgressEvery: t.ProgressEvery, Log: log, JobEnded: o.jobEnded(),
 	})
 	previous, _, err := db.Setting(keyCommandsGuild)
 	if err != nil {
 		return err
 	}
 	b, err := bot.New(bot.Options{Token: cfg.DiscordToken, APIURL: cfg.DiscordAPIURL, GuildID: cfg.GuildID, Router: router, Logger: log, TokenLifetime: t.TokenLifetime,
-		PreviousGuild: string(previous),
+		PreviousGuild: string(previous), Requests: o.requests(),
 		Registered: func(guildID string) {
 			if err := db.SetSetting(keyCommandsGuild, []byte(guildID)); err != nil {
 				log.Warn("could not remember where the commands are registered", "err", err)
@@ -157,6 +165,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	if err != nil {
 		return err
 	}
+	o.attach(b)
 	// Read before Open: once connected, new jobs are recorded too, and one
 	// must not be taken for the previous run's.
 	pending, perr := db.PendingJobs()

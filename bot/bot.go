@@ -43,6 +43,11 @@ type Options struct {
 	// Limiter rate-limits the interaction routes; nil makes one on the
 	// wall clock (tests give one on a fake clock).
 	Limiter *Limiter
+	// Requests, when set, hears every answer to a REST request to
+	// Discord: its route class (RouteClass, never an ID or token) and
+	// status (0 when no answer came). It runs on the request's goroutine
+	// and must return quickly (metrics).
+	Requests func(route string, status int)
 }
 
 // Bot is a connected discordgo session serving a Router.
@@ -61,6 +66,8 @@ type Bot struct {
 	closeOnce sync.Once
 	failOnce  sync.Once
 	failed    chan error // the session cannot go on (the token was refused)
+
+	connected atomic.Bool // READY or RESUMED seen since the last disconnection
 }
 
 // New prepares a bot; nothing connects until Open.
@@ -78,7 +85,7 @@ func New(o Options) (*Bot, error) {
 	}
 	s.Identify.Intents = discordgo.IntentsNone // slash commands need no intent
 	clock := &DiscordClock{}
-	s.Client = &http.Client{Timeout: 60 * time.Second, Transport: &tap{base: http.DefaultTransport, clock: clock}}
+	s.Client = &http.Client{Timeout: 60 * time.Second, Transport: &tap{base: http.DefaultTransport, clock: clock, requests: o.Requests}}
 	// The bot reconnects itself (supervise): discordgo's own loop never
 	// gives up, not even on a token Discord refuses, and cannot be stopped.
 	s.ShouldReconnectOnError = false
@@ -112,6 +119,11 @@ func (b *Bot) Failed() <-chan error { return b.failed }
 // ctx its remaining budget, so that no request can hold it up.
 func (b *Bot) Stopping(ctx context.Context) { b.rq.stop(ctx) }
 
+// Connected reports whether the gateway connection is up: READY or
+// RESUMED came and no disconnection since. Interactions arrive only then
+// (readiness).
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
 // AppID is the application's ID, known once Open returned.
 func (b *Bot) AppID() string { return b.appID }
 
@@ -126,7 +138,9 @@ func (b *Bot) Open(ctx context.Context) error {
 		default:
 		}
 	})
-	b.removeH = append(b.removeH, b.s.AddHandler(b.onEvent), b.s.AddHandler(b.onDisconnect))
+	b.removeH = append(b.removeH, b.s.AddHandler(b.onEvent), b.s.AddHandler(b.onDisconnect),
+		b.s.AddHandler(func(*discordgo.Session, *discordgo.Ready) { b.connected.Store(true) }),
+		b.s.AddHandler(func(*discordgo.Session, *discordgo.Resumed) { b.connected.Store(true) }))
 	if err := b.s.Open(); err != nil {
 		return fmt.Errorf("connect to the Discord gateway: %w", explain(err))
 	}
@@ -225,6 +239,7 @@ func isGone(err error) bool {
 // close frame without a deadline).
 func (b *Bot) Close(ctx context.Context) error {
 	b.closeOnce.Do(func() { close(b.closing) })
+	b.connected.Store(false)
 	for _, remove := range b.removeH {
 		remove()
 	}
@@ -247,6 +262,7 @@ func (b *Bot) Close(ctx context.Context) error {
 // onDisconnect hears discordgo close the gateway connection, on an error
 // or when Discord asked it to reconnect.
 func (b *Bot) onDisconnect(_ *discordgo.Session, _ *discordgo.Disconnect) {
+	b.connected.Store(false)
 	select {
 	case b.lost <- struct{}{}:
 	default:
@@ -316,7 +332,7 @@ func (b *Bot) tokenRefused() error {
 	_, err := b.s.User("@me", discordgo.WithContext(ctx))
 	var rerr *discordgo.RESTError
 	if errors.As(err, &rerr) && rerr.Response != nil && rerr.Response.StatusCode == http.StatusUnauthorized {
-		return fmt.Errorf("Discord no longer accepts the token (401; the gateway closes with 4004): it was reset or revoked; put the new one in DISCORD_TOKEN: %w", err)
+		return tokenError{fmt.Errorf("Discord no longer accepts the token (401; the gateway closes with 4004): it was reset or revoked; put the new one in DISCORD_TOKEN: %w", err)}
 	}
 	return nil
 }
@@ -381,13 +397,26 @@ func userName(u *discordgo.User) string {
 	return u.Username
 }
 
+// ErrTokenRefused is in the chain of every error that says Discord refused
+// DISCORD_TOKEN (a 401, gateway close 4004), at the start or later: no
+// restart helps until an operator puts a new token in, so main exits with
+// a code of its own for it that a service manager can be told not to
+// restart on.
+var ErrTokenRefused = errors.New("Discord refused the token")
+
+// tokenError marks an error as ErrTokenRefused, keeping its own message.
+type tokenError struct{ error }
+
+func (e tokenError) Unwrap() error        { return e.error }
+func (e tokenError) Is(target error) bool { return target == ErrTokenRefused }
+
 // explain turns discordgo's errors into something an operator can act on.
 func explain(err error) error {
 	var rerr *discordgo.RESTError
 	if errors.As(err, &rerr) && rerr.Response != nil {
 		switch rerr.Response.StatusCode {
 		case http.StatusUnauthorized:
-			return fmt.Errorf("Discord refused the token (401): check DISCORD_TOKEN: %w", err)
+			return tokenError{fmt.Errorf("Discord refused the token (401): check DISCORD_TOKEN: %w", err)}
 		case http.StatusForbidden:
 			return fmt.Errorf("Discord refused access (403): is the bot invited to the server with the applications.commands scope? %w", err)
 		}
@@ -396,7 +425,7 @@ func explain(err error) error {
 	if errors.As(err, &cerr) {
 		switch cerr.Code {
 		case 4004: // Authentication failed
-			return fmt.Errorf("Discord refused the token (gateway close 4004): check DISCORD_TOKEN: %w", err)
+			return tokenError{fmt.Errorf("Discord refused the token (gateway close 4004): check DISCORD_TOKEN: %w", err)}
 		case 4014: // Disallowed intent(s)
 			return fmt.Errorf("Discord refused a privileged intent (gateway close 4014): enable it for the bot in the developer portal: %w", err)
 		}

@@ -231,13 +231,21 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // answer's Date header, and the status and rate-limit headers of the
 // requests the requester sends (they carry an observed in their context).
 type tap struct {
-	base  http.RoundTripper
-	clock *DiscordClock
+	base     http.RoundTripper
+	clock    *DiscordClock
+	requests func(route string, status int) // Options.Requests; nil: off
 }
 
 func (t *tap) RoundTrip(req *http.Request) (*http.Response, error) {
 	sent := time.Now()
 	resp, err := t.base.RoundTrip(req)
+	if t.requests != nil {
+		status := 0
+		if err == nil {
+			status = resp.StatusCode
+		}
+		t.requests(RouteClass(req.Method, req.URL.Path), status)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -80,6 +80,11 @@ type Router struct {
 	// with the fake Discord's deadline). One that arrives older is not
 	// answered: the answer could only fail, and count against the bot.
 	ResponseWindow time.Duration
+	// Answered, when set, hears each interaction's first answer: its kind
+	// ("command", "autocomplete", "button", "modal") and how long after
+	// its arrival the answer went out. It runs on the interaction's
+	// goroutine and must return quickly (metrics). Set it before serving.
+	Answered func(kind string, took time.Duration)
 
 	tooOld, late atomic.Int64
 
@@ -221,6 +226,9 @@ func (r *Router) Dispatch(c *Ctx) {
 		attrs = append(attrs, "arrived_after", lag.Round(time.Millisecond))
 	}
 	if !first.IsZero() {
+		if r.Answered != nil {
+			r.Answered(kind, first.Sub(c.received))
+		}
 		attrs = append(attrs, "first_answer", first.Sub(c.received).Round(time.Microsecond))
 		if age := first.Sub(c.Created()); age > r.window() {
 			r.late.Add(1)

@@ -52,6 +52,9 @@ type Deps struct {
 	// ProgressEvery is how often a running job asks A1111 for progress.
 	ProgressEvery time.Duration
 	Log           *slog.Logger
+	// JobEnded, when set, hears how each job ended (metrics), after its
+	// log line and before its outcome is posted; it must return quickly.
+	JobEnded func(JobEnd)
 }
 
 // ServerHealth is what the commands need of the health tracker.
@@ -88,6 +91,11 @@ func Register(r *bot.Router, d *Deps) *Commands {
 	r.Command(im.describeCommand())
 	r.Component(describeUsePrefix, im.askImagineFromCaption)
 	r.Modal(describeUsePrefix, im.imagineFromCaption)
+	cmp := &compareCmd{im: im}
+	r.Command(cmp.command())
+	r.Component(compareCellPrefix, cmp.postCell)
+	r.Component(compareSavePrefix, cmp.askPresetName)
+	r.Modal(compareSavePrefix, cmp.savePreset)
 	pr := &presetCmd{deps: d, generation: im.autocomplete}
 	r.Command(pr.command())
 	lc := &lorasCmd{deps: d}

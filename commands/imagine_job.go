@@ -38,10 +38,14 @@ type job struct {
 	posSeen bool
 	// version counts changes of what render shows, so enqueue can tell
 	// whether its first reply went stale while it was being posted.
-	version  int
-	pos      int
-	running  bool
-	backend  int // while running; -1 otherwise
+	version int
+	pos     int
+	running bool
+	backend int // while running; -1 otherwise
+	// lastBackend is where it last ran (valid once started is set).
+	lastBackend int
+	// queued is when it was submitted (in this run of the bot).
+	queued   time.Time
 	started  time.Time
 	progress a1111.Progress
 	// progressAt is when progress was read.
@@ -83,6 +87,10 @@ type job struct {
 	stopWatch func() bool
 
 	cutOff sync.Once // the "cut off by a restart" message, sent once
+
+	// compare follows a /compare's cells across runs (compare_job.go);
+	// nil for other jobs, and until the compare first runs.
+	compare *compareRun
 }
 
 // handleLocked is what edits the job's message now. x.mu is held.
@@ -182,6 +190,7 @@ func (im *imagineCmd) queueJob(x *job) *queue.Job {
 	if x.id != "" {
 		im.track(x) // resumed: its ID is known before Submit
 	}
+	x.queued = time.Now()
 	return &queue.Job{
 		User:       x.req.User,
 		Group:      x.c.GuildID(),
@@ -337,7 +346,8 @@ func (im *imagineCmd) run(ctx context.Context, x *job, backend int) error {
 	}
 	client := im.deps.Servers.Clients()[backend]
 	x.mu.Lock()
-	x.running, x.pos, x.started, x.backend = true, 0, time.Now(), backend
+	x.running, x.pos, x.started, x.backend, x.lastBackend = true, 0, time.Now(), backend, backend
+	x.took = 0
 	x.noServer, x.progress = false, a1111.Progress{}
 	x.version++
 	x.mu.Unlock()
@@ -449,6 +459,7 @@ func (im *imagineCmd) nearlyDone(x *job) (time.Duration, bool) {
 // job left the queue.
 func (im *imagineCmd) done(x *job, err error) {
 	<-x.posted
+	im.ended(x, err)
 	x.mu.Lock()
 	x.ended = true
 	stop := x.stopWatch
@@ -483,7 +494,6 @@ func (im *imagineCmd) done(x *job, err error) {
 		m = bot.Message{Content: "✖️ Cancelled."}
 	default:
 		msg := im.failure(x, err)
-		x.c.Log.Warn("job failed", "job", x.id, "err", err)
 		im.record(x, func(r *jobs.Record) { r.State, r.Server, r.Error = jobs.Failed, "", msg })
 		m = bot.Message{Content: "⚠️ " + msg}
 		defer im.tellDetail(x, err, msg) // after the public message, below it
@@ -535,6 +545,12 @@ func (im *imagineCmd) failure(x *job, err error) string {
 			return fmt.Sprintf("Your job was tried on %d image servers and none could finish it; please try again later.", tried+1)
 		}
 		return "The image server stopped answering, so your job was not finished; please try again later."
+	case errors.Is(err, a1111.ErrNotSupported) && x.req.Kind == imagine.Describe:
+		other := a1111.InterrogatorCLIP
+		if x.req.Interrogator == a1111.InterrogatorCLIP {
+			other = a1111.InterrogatorDeepDanbooru
+		}
+		return fmt.Sprintf("The image server has no %s interrogator; try /describe with the %s model.", x.req.Interrogator, other)
 	case errors.As(err, &ae):
 		return ae.PublicMessage()
 	}

@@ -10,8 +10,8 @@ import (
 	"lorabot/imagine"
 )
 
-// generate runs x on backend as its kind asks: txt2img, img2img from its
-// picture, an upscale of it or a description of it. Upscales and
+// generate runs x on backend as its kind asks: txt2img (a compare's
+// cells one after another), img2img from its picture, an upscale of it or a description of it. Upscales and
 // descriptions report no progress (A1111 tracks none for them); their
 // result has the upscaled image, or none and x.caption.
 func (im *imagineCmd) generate(ctx context.Context, x *job, backend int, onProgress func(a1111.Progress)) (*a1111.Txt2ImgResult, error) {
@@ -19,7 +19,11 @@ func (im *imagineCmd) generate(ctx context.Context, x *job, backend int, onProgr
 	// Each server names the same checkpoint file by its own title.
 	titleOn := func(key string) (string, bool) { return im.deps.Servers.TitleOn(backend, key) }
 	if x.req.Kind == imagine.Txt2Img {
-		return client.Generate(ctx, x.req.Txt2ImgOn(titleOn), im.deps.ProgressEvery, onProgress)
+		generate := client.Generate
+		if x.req.Compare != nil {
+			generate = im.compareCells(x, backend, client) // the cells, one after another
+		}
+		return generate(ctx, x.req.Txt2ImgOn(titleOn), im.deps.ProgressEvery, onProgress)
 	}
 	pic, err := im.picture(ctx, x)
 	if err != nil {

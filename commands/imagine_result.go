@@ -21,6 +21,10 @@ const maxRequestBytes = 25<<20 - 256<<10
 
 // postResult replaces the job's message with its images and their settings.
 func (im *imagineCmd) postResult(x *job) {
+	if x.req.Compare != nil {
+		im.postCompare(x) // compare_result.go: one grid
+		return
+	}
 	switch x.req.Kind {
 	case imagine.Upscale:
 		im.postUpscale(x)

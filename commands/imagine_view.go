@@ -33,6 +33,7 @@ func (im *imagineCmd) renderExpiring(x *job) bot.Message {
 }
 
 func (im *imagineCmd) message(x *job, line string) bot.Message {
+	line = compareStatus(x) + line // which cell a /compare is at
 	return bot.Message{
 		Content:    clip(line, bot.MaxContentLen),
 		Embeds:     []*discordgo.MessageEmbed{requestEmbed(x.req, nil, 0)},
@@ -203,6 +204,9 @@ func requestEmbed(r *imagine.Request, info *a1111.Info, took time.Duration) *dis
 	}
 	if r.PresetName != "" {
 		e.Footer = &discordgo.MessageEmbedFooter{Text: clip("Preset: "+r.PresetName, bot.MaxEmbedFooterLen)}
+	}
+	if r.Compare != nil {
+		compareEmbed(e, r) // the weights swept, not one
 	}
 	return e
 }

@@ -47,6 +47,9 @@ func (im *imagineCmd) act(c *bot.Ctx, a actions.Action, id string, image int) er
 	if err != nil {
 		return err
 	}
+	if err := src.CheckImage(a, image); err != nil {
+		return err
+	}
 	switch a {
 	case actions.Edit:
 		return imagineForm(c, editPrefix+":"+id, "Edit and run again", actions.EditDefaults(src))
@@ -129,7 +132,7 @@ func (im *imagineCmd) source(c *bot.Ctx, id string) (actions.Source, jobs.Record
 	if rec.State != jobs.Done {
 		return actions.Source{}, rec, bot.Failf("This job has not finished, so there is nothing to start from yet.")
 	}
-	if k := rec.Request.Kind; k != imagine.Txt2Img && k != imagine.Img2Img {
+	if k := rec.Request.Kind; (k != imagine.Txt2Img && k != imagine.Img2Img) || rec.Request.Compare != nil {
 		return actions.Source{}, rec, bot.Failf("This result was not generated from a prompt, so it cannot be run again.")
 	}
 	n := max(len(rec.Seeds), rec.Request.Options.Count)

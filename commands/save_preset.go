@@ -26,7 +26,13 @@ func (im *imagineCmd) askPresetName(c *bot.Ctx, jobID string) error {
 	if _, err := im.deps.Results.Result(jobID); err != nil {
 		return resultRefusal(err)
 	}
-	return c.Modal(savePresetPrefix+":"+jobID, "Save as preset", discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+	return presetNameForm(c, savePresetPrefix+":"+jobID)
+}
+
+// presetNameForm asks for a preset's name in a form whose submission comes
+// back as customID (and is read by saveAsPreset).
+func presetNameForm(c *bot.Ctx, customID string) error {
+	return c.Modal(customID, "Save as preset", discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.TextInput{CustomID: "name", Label: "Preset name", Style: discordgo.TextInputShort, Required: true, MinLength: 1, MaxLength: gen.MaxPresetNameLen, Placeholder: "e.g. pixel castles"},
 	}})
 }
@@ -37,6 +43,12 @@ func (im *imagineCmd) savePreset(c *bot.Ctx, jobID string) error {
 	if err != nil {
 		return resultRefusal(err)
 	}
+	return im.saveAsPreset(c, o)
+}
+
+// saveAsPreset saves o as the caller's preset under the name the form
+// (c, a submission of the name form of askPresetName) gives.
+func (im *imagineCmd) saveAsPreset(c *bot.Ctx, o gen.Options) error {
 	var name string
 	for _, row := range c.I.ModalSubmitData().Components {
 		if r, ok := row.(*discordgo.ActionsRow); ok {

@@ -62,6 +62,7 @@ var generating = []bot.Route{
 	{Kind: "button", Name: describeUsePrefix},
 	{Kind: "modal", Name: describeUsePrefix},
 	{Kind: "modal", Name: loraTryPrefix},
+	{Kind: "button", Name: compareCellPrefix}, // a compare's cell at full size
 }
 
 // resultActions are the buttons on a result message. A server's channel
@@ -70,6 +71,7 @@ var generating = []bot.Route{
 // stop their own job.
 var resultActions = []bot.Route{
 	{Kind: "button", Name: savePresetPrefix},
+	{Kind: "button", Name: compareSavePrefix},
 }
 
 // loadScope reads the settings of c's interaction in one store read and

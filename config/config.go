@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
 	"strconv"
@@ -29,6 +30,10 @@ type Config struct {
 	Civitai       bool   // CIVITAI: look LoRAs up on Civitai by hash
 	CivitaiAPIURL string // ends with "/"
 	CivitaiAPIKey string // optional; never logged
+
+	MetricsAddr string     // METRICS_ADDR: host:port of /metrics, /healthz, /readyz; "" = off
+	LogFormat   string     // LOG_FORMAT: "text" or "json"
+	LogLevel    slog.Level // LOG_LEVEL
 }
 
 // Defaults, as .env.example lists them.
@@ -110,7 +115,10 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MaxQueuePerUser = n
 	}
-	return c, loadCivitai(&c, get)
+	if err := loadCivitai(&c, get); err != nil {
+		return c, err
+	}
+	return c, loadOps(get, &c)
 }
 
 // loadCivitai reads CIVITAI, CIVITAI_API_URL and CIVITAI_API_KEY.

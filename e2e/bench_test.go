@@ -5,6 +5,7 @@ package e2e
 //	go test -run='^$' -bench=Overhead20Jobs -benchtime=3x ./e2e/
 //	go test -run='^$' -bench=Upload4x1024 -benchtime=10x ./e2e/
 //	go test -run='^$' -bench=Autocomplete10k -benchtime=2000x ./e2e/
+//	go test -run='^$' -bench=AutocompleteMetrics -benchtime=2000x -count=3 ./e2e/
 //
 // They run the real bot with production timings (app.DefaultTimings)
 // against the fakes over 127.0.0.1; the upload benchmark runs it as a
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -134,7 +136,7 @@ func runApp(b *testing.B, dc *discordtest.Server, urls []string, maxPerUser int,
 	return runAppWith(b, dc, urls, maxPerUser, tm, logs, nil)
 }
 
-// runAppWith is runApp with tweak applied to the settings first.
+// runAppWith is runApp with the settings changed by tweak (nil: none).
 func runAppWith(b *testing.B, dc *discordtest.Server, urls []string, maxPerUser int, tm app.Timings, logs *testkit.LogBuffer, tweak func(*config.Config)) (stop func()) {
 	b.Helper()
 	cfg := config.Config{
@@ -389,16 +391,49 @@ func BenchmarkUpload4x1024(b *testing.B) {
 // 10,000-LoRA catalog, timed by the fake Discord from the gateway dispatch
 // to the callback's arrival. Aim: p99 < 20 ms on loopback.
 func BenchmarkAutocomplete10kLoRAs(b *testing.B) {
+	benchAutocomplete(b, nil)
+}
+
+// BenchmarkAutocompleteMetrics is the same with METRICS_ADDR off and on,
+// and a scrape of /metrics every 100 queries while on: the cost of the
+// instrumentation on the hot path (docs/benchmarks.md, issue 14).
+func BenchmarkAutocompleteMetrics(b *testing.B) {
+	b.Run("metrics=off", func(b *testing.B) { benchAutocomplete(b, nil) })
+	b.Run("metrics=on", func(b *testing.B) {
+		addr := freeAddr(b)
+		benchAutocomplete(b, &addr)
+	})
+}
+
+// benchAutocomplete runs the autocomplete benchmark; with metricsAddr the
+// bot serves metrics there, and they are scraped every 100 queries.
+func benchAutocomplete(b *testing.B, metricsAddr *string) {
 	catalog := a1111test.LoRAsJSON(10_000)
 	queries, err := a1111test.TypedQueries(catalog, 1000, 3, 10000)
 	if err != nil {
 		b.Fatal(err)
 	}
 	f := startFakes(b, a1111test.Options{LoRAsJSON: catalog})
-	logs := f.runBot(b, 3)
+	logs := &testkit.LogBuffer{}
+	var tweak func(*config.Config)
+	if metricsAddr != nil {
+		tweak = func(c *config.Config) { c.MetricsAddr = *metricsAddr }
+	}
+	runAppWith(b, f.dc, []string{f.sdURL}, 3, app.DefaultTimings, logs, tweak)
+	scrape := func() {
+		resp, err := http.Get("http://" + *metricsAddr + "/metrics")
+		if err != nil {
+			b.Fatalf("scrape: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 	focus := []string{"lora", "lora2", "lora3"}
 	var lat, missed []time.Duration
 	for i := 0; b.Loop(); i++ {
+		if metricsAddr != nil && i%100 == 99 {
+			scrape()
+		}
 		q := queries[i%len(queries)]
 		it := f.dc.SendAutocomplete(discordtest.CommandSpec{User: alice, Name: "imagine", Options: []discordtest.Option{
 			discordtest.String("prompt", "a cat"), discordtest.String(focus[i%len(focus)], q).Focus(),

@@ -24,13 +24,17 @@ func TestRegistersTheInterfaceCommands(t *testing.T) {
 	if im == nil || byName["preset"] == nil || byName["loras"] == nil {
 		t.Fatalf("want imagine, preset and loras; got %v", byName)
 	}
-	want := []string{"prompt", "negative", "lora", "weight", "lora2", "weight2", "lora3", "weight3", "preset", "checkpoint", "sampler", "steps", "cfg", "seed", "size", "count"}
+	// interface.md's options, then its additions after the first release.
+	want := []string{"prompt", "negative", "lora", "weight", "lora2", "weight2", "lora3", "weight3", "preset", "checkpoint", "sampler", "steps", "cfg", "seed", "size", "count", "image", "strength"}
 	var got []string
 	for _, o := range im.Options {
 		got = append(got, o.Name)
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("imagine options:\n got %v\nwant %v", got, want)
+	}
+	if d := byName["describe"]; d == nil || len(d.Options) == 0 || d.Options[0].Name != "image" || !d.Options[0].Required || d.Options[0].Type != discordgo.ApplicationCommandOptionAttachment {
+		t.Errorf("/describe must take a required image attachment: %+v", d)
 	}
 	subs := map[string]bool{}
 	for _, o := range byName["preset"].Options {

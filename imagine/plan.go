@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"lorabot/a1111"
+	"lorabot/compare"
 	"lorabot/gen"
 	"lorabot/guild"
 	"lorabot/lora"
@@ -56,6 +57,9 @@ type Request struct {
 	// age-restricted channels). Kept in the request, so a job resumed
 	// after a restart is posted the same way.
 	Spoiler bool
+	// Compare makes the request a /compare: one job of several cells
+	// (CompareCells), nil for an ordinary generation.
+	Compare *compare.Plan `json:",omitempty"`
 
 	// Kind is what the job asks the server for; the fields below it are
 	// set only for the kinds that use them.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"time"
 )
 
 // Job is one unit of work a user asked for.
@@ -113,7 +114,8 @@ type entry struct {
 	state   state
 	pos     int // place in line; 0 once running
 	backend int
-	err     error // for stateEnded
+	err     error     // for stateEnded
+	queued  time.Time // when it last joined the line (Observer.Started)
 
 	avoid     uint64 // Job.Avoid plus the backends it failed on since
 	attempts  int    // backends it failed on (retryable errors)
@@ -171,6 +173,7 @@ func (s *Scheduler) follow(e *entry, reported int) {
 			}
 			<-e.wake
 		case stateRunning:
+			s.started(e)
 			if noServer {
 				noServer = false
 				s.noServer(e, false)
@@ -236,7 +239,21 @@ func (s *Scheduler) move(e *entry, from int, err error) {
 	e.job.OnMove(from, err)
 }
 
+// started tells the observer that e left the line.
+func (s *Scheduler) started(e *entry) {
+	if s.observer.Started == nil {
+		return
+	}
+	s.mu.Lock()
+	b, waited := e.backend, time.Since(e.queued)
+	s.mu.Unlock()
+	s.observer.Started(b, waited)
+}
+
 func (s *Scheduler) done(e *entry, err error) {
+	if s.observer.Ended != nil {
+		s.observer.Ended(OutcomeOf(err))
+	}
 	if e.job.Done == nil {
 		return
 	}

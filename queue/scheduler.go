@@ -61,6 +61,9 @@ type Options struct {
 	MaxOvertakes int
 	// Logger receives panics and shutdown notes; nil means slog.Default().
 	Logger *slog.Logger
+	// Observer hears jobs start and end (metrics); its zero value hears
+	// nothing.
+	Observer Observer
 }
 
 // groupKey counts one user's jobs in one group (Job.GroupLimit).
@@ -76,6 +79,7 @@ type Scheduler struct {
 	retryable    func(error) bool
 	unreached    func(error) bool
 	log          *slog.Logger
+	observer     Observer
 	idPrefix     string
 	wg           sync.WaitGroup // one per job goroutine
 	// afterFunc starts the no-server timers (time.AfterFunc's Stop).
@@ -119,6 +123,7 @@ func New(opts Options) *Scheduler {
 		retryable:    opts.Retryable,
 		unreached:    opts.Unreached,
 		log:          opts.Logger,
+		observer:     opts.Observer,
 		idPrefix:     newIDPrefix(),
 		afterFunc:    afterFunc,
 		busy:         make([]*entry, opts.Backends),
@@ -170,6 +175,7 @@ func (s *Scheduler) Submit(j *Job) (id string, pos int, err error) {
 		avoid:    j.Avoid,
 		attempts: max(j.Attempts, 0),
 		backend:  -1,
+		queued:   time.Now(),
 	}
 	if !s.reachableLocked(e) {
 		return "", 0, fmt.Errorf("queue: submit: no backend may run the job (backends %#x, avoid %#x): %w",
@@ -278,6 +284,7 @@ func (s *Scheduler) afterRun(e *entry, ran bool, err error) (from int, moved boo
 			e.state = stateQueued
 			e.backend = -1
 			e.due = true
+			e.queued = time.Now()
 			s.line.pushFront(e)
 			s.checkServerLocked(e)
 			s.advanceLocked()

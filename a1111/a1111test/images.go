@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"image"
+	"image/color"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"unicode/utf8"
 )
@@ -13,8 +15,9 @@ import (
 // makePNG draws a w×h image for seed and stores params in a "parameters"
 // text chunk, as A1111 does. Plain images are smooth gradients (small
 // files); noisy ones carry random low bits in every channel, so that they
-// compress like photographs: about 1.2 MB at 1024×1024.
-func makePNG(w, h int, seed int64, noisy bool, params string) []byte {
+// compress like photographs: about 1.2 MB at 1024×1024. A band, when
+// given, fills the middle half of the rows (see WeightMark).
+func makePNG(w, h int, seed int64, noisy bool, params string, band *color.RGBA) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	tint := uint8(seed * 37)
 	rng := rand.New(rand.NewPCG(uint64(seed), 1))
@@ -26,6 +29,9 @@ func makePNG(w, h int, seed int64, noisy bool, params string) []byte {
 			r := uint8(x * 255 / max(w-1, 1))
 			g := uint8(y * 255 / max(h-1, 1))
 			b := tint
+			if band != nil && y >= h/4 && y < h-h/4 {
+				r, g, b = band.R, band.G, band.B
+			}
 			if noisy {
 				if left < 6 {
 					bits, left = rng.Uint64(), 64
@@ -53,10 +59,28 @@ func makePNG(w, h int, seed int64, noisy bool, params string) []byte {
 
 // NoisyPNG is a w×h PNG that compresses like a photograph (about 1.2 MB at
 // 1024×1024), for tests and benchmarks of large answers.
-func NoisyPNG(w, h int, seed int64) []byte { return makePNG(w, h, seed, true, "") }
+func NoisyPNG(w, h int, seed int64) []byte { return makePNG(w, h, seed, true, "", nil) }
 
 // previewPNG is the small image /progress sends as current_image.
-var previewPNG = makePNG(64, 64, 1, false, "")
+var previewPNG = makePNG(64, 64, 1, false, "", nil)
+
+// WeightMark is the colour of the band a generated PNG shows across its
+// middle half: what its LoRAs did to it, so that a test can tell images
+// of different LoRA weights apart by a pixel (as /compare's grid must put
+// each weight in its place). weights are the LoRAs that loaded, by name
+// as typed in the prompt, with their (TE) weights; a LoRA absent or at
+// weight 0 changes nothing, as in A1111. Each LoRA moves one channel,
+// chosen by its name's CRC-32 (mod 3: red, green, blue), by 60 per unit
+// of weight from mid-grey 128, clamped to 0..255: add_detail moves red,
+// revAnimated_v122 green.
+func WeightMark(weights map[string]float64) color.RGBA {
+	ch := [3]float64{128, 128, 128}
+	for name, w := range weights {
+		ch[crc32.ChecksumIEEE([]byte(name))%3] += 60 * w
+	}
+	c := func(v float64) uint8 { return uint8(math.Round(math.Max(0, math.Min(255, v)))) }
+	return color.RGBA{R: c(ch[0]), G: c(ch[1]), B: c(ch[2]), A: 0xff}
+}
 
 const pngHeaderLen = 8 + 8 + 13 + 4 // signature, IHDR length+type, IHDR data, CRC
 

@@ -12,6 +12,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -116,11 +118,14 @@ type plan struct {
 	seed      int64
 	model     a1111.Model // the override's, else resolved when the job starts
 	override  bool
-	loraNames []string      // as typed in the prompt, in order
-	taskID    string        // "" when the flavor files API jobs under no task (SD.Next)
-	job       string        // shared.state.job: "scripts_txt2img", "scripts_img2img"
-	init      []image.Image // img2img: the decoded init images; nil for txt2img
-	denoise   float64       // img2img: denoising_strength
+	loraNames []string // as typed in the prompt, in order
+	// loraWeights are the tags' (TE) weights, by loraNames' index: A1111's
+	// default multiplier, 1, when a tag gives none.
+	loraWeights []float64
+	taskID      string        // "" when the flavor files API jobs under no task (SD.Next)
+	job         string        // shared.state.job: "scripts_txt2img", "scripts_img2img"
+	init        []image.Image // img2img: the decoded init images; nil for txt2img
+	denoise     float64       // img2img: denoising_strength
 }
 
 func (s *Server) txt2img(w http.ResponseWriter, r *http.Request, epoch <-chan struct{}) {
@@ -278,8 +283,13 @@ func newPlan(req a1111.Txt2ImgRequest, params map[string]any) plan {
 		if m[1] != "lora" && m[1] != "lyco" {
 			continue
 		}
-		name, _, _ := strings.Cut(m[2], ":")
+		name, rest, _ := strings.Cut(m[2], ":")
 		p.loraNames = append(p.loraNames, name)
+		w, err := strconv.ParseFloat(strings.Split(rest, ":")[0], 64)
+		if err != nil {
+			w = 1
+		}
+		p.loraWeights = append(p.loraWeights, w)
 	}
 	return p
 }
@@ -428,6 +438,14 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 	}
 	format, _ := s.options["samples_format"].(string)
 	s.mu.Unlock()
+	// What the LoRAs that loaded did, for the band of every image.
+	weights := map[string]float64{}
+	for i, n := range p.loraNames {
+		if slices.Contains(job.LoRAs, n) {
+			weights[n] += p.loraWeights[i]
+		}
+	}
+	band := WeightMark(weights)
 	extra := map[string]any{}
 	if p.scheduler != "" && !strings.EqualFold(p.scheduler, "automatic") {
 		extra["Schedule type"] = p.scheduler
@@ -474,12 +492,12 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 		if p.init != nil && (format == "" || strings.EqualFold(format, "png")) {
 			img = blendPNG(p.init[i%len(p.init)], p.width, p.height, look, p.denoise, infotexts[i])
 		} else {
-			img = s.encodeImage(format, p.width, p.height, look, infotexts[i])
+			img = s.encodeImage(format, p.width, p.height, look, infotexts[i], &band)
 		}
 		images = append(images, base64.StdEncoding.EncodeToString(img))
 	}
 	for i := range extras {
-		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, -int64(i+1), false, "")))
+		images = append(images, base64.StdEncoding.EncodeToString(makePNG(p.width, p.height, -int64(i+1), false, "", nil)))
 	}
 	info := map[string]any{
 		"prompt": p.req.Prompt, "all_prompts": repeat(p.req.Prompt, n),
@@ -515,8 +533,9 @@ func (s *Server) answer(w http.ResponseWriter, p plan, job Job, produced int) {
 // A1111's encode_pil_to_base64 does: PNG with the infotext in a text chunk,
 // or JPEG or WEBP (A1111 puts the infotext in their EXIF; the fake leaves it
 // out). The option is read after the job, when an override of it has been
-// restored, so only the server's own setting counts, as in A1111.
-func (s *Server) encodeImage(format string, w, h int, seed int64, params string) []byte {
+// restored, so only the server's own setting counts, as in A1111. PNGs
+// carry band across their middle (WeightMark); JPEG and WEBP do not.
+func (s *Server) encodeImage(format string, w, h int, seed int64, params string, band *color.RGBA) []byte {
 	switch strings.ToLower(format) {
 	case "webp":
 		tint := uint8(seed * 37)
@@ -529,7 +548,7 @@ func (s *Server) encodeImage(format string, w, h int, seed int64, params string)
 		}
 		return buf.Bytes()
 	}
-	return makePNG(w, h, seed, s.opts.NoisyImages, params)
+	return makePNG(w, h, seed, s.opts.NoisyImages, params, band)
 }
 
 // denoisingInfo is info's denoising_strength: img2img's, null for a

@@ -606,6 +606,25 @@ func (s *Server) useComponent(msg Message, customID string, values []string, use
 	return it
 }
 
+// ForgeComponent sends a component interaction with customID from msg,
+// whether or not msg has such a component: what a modified client, or a
+// message from an older version of the bot, could bring. Discord forwards
+// only custom_ids of components on the message, so tests of the bot's
+// robustness use this; tests of what users do use ClickButton.
+func (s *Server) ForgeComponent(msg Message, customID string, user User) *Interaction {
+	s.tb.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	stored := s.messages[msg.ID]
+	if stored == nil {
+		s.tb.Fatalf("discordtest: ForgeComponent on unknown message %s", msg.ID)
+		return nil
+	}
+	w := whereGuild(user.orDefault(), stored.GuildID, stored.ChannelID)
+	data := map[string]any{"custom_id": customID, "component_type": discordgo.ButtonComponent}
+	return s.newInteractionLocked(discordgo.InteractionMessageComponent, customID, w, data, stored, 0)
+}
+
 // SubmitModal has user submit the modal that modal (an interaction) was
 // answered with, filling text inputs by custom_id. An input the modal lacks,
 // or a required one left out, fails the test. A zero user is the one the

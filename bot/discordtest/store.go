@@ -232,3 +232,11 @@ func (s *Server) applyEditLocked(where string, m *Message, up upload, readErr er
 	s.editLocked(m, next)
 	return 0, nil, true
 }
+
+// WaitDeleted waits until the message with id is deleted.
+func (s *Server) WaitDeleted(ctx context.Context, id string) error {
+	return s.waitFor(ctx, "message "+id+" deleted", func() bool {
+		m := s.messages[id]
+		return m != nil && m.Deleted
+	})
+}
