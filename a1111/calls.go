@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 )
 
 // LoRAs fetches the LoRA catalog (GET /sdapi/v1/loras), decoded with
@@ -136,4 +137,29 @@ func notSupported(err error, what string) error {
 		e.Err = ErrNotSupported
 	}
 	return err
+}
+
+// MaxThumbBytes bounds a preview image read from the server's thumbnail
+// route.
+const MaxThumbBytes = 8 << 20
+
+// Thumb reads a preview image through the web UI's own route, GET
+// /sd_extra_networks/thumb?filename=FILE, which its extra-networks page
+// uses for card images. It serves files of the LoRA folders only, and
+// only while the web UI runs (not with --nowebui): a 404 then means no
+// such file (or no such route). An answer over MaxThumbBytes is an error.
+func (c *Client) Thumb(ctx context.Context, filename string) ([]byte, error) {
+	var out []byte
+	err := c.call(ctx, http.MethodGet, "/sd_extra_networks/thumb?filename="+url.QueryEscape(filename), nil, func(r io.Reader) error {
+		b, err := io.ReadAll(io.LimitReader(r, MaxThumbBytes+1))
+		if err != nil {
+			return err
+		}
+		if len(b) > MaxThumbBytes {
+			return fmt.Errorf("preview larger than %d bytes", MaxThumbBytes)
+		}
+		out = b
+		return nil
+	})
+	return out, err
 }

@@ -40,6 +40,10 @@ type Timings struct {
 	RefreshTimeout     time.Duration // one server's answer to a refresh (30 s)
 	StartWait          time.Duration // how long the start waits for the servers' first lists (10 s)
 
+	CivitaiEvery   time.Duration // least time between two Civitai lookups (civitai.DefaultInterval)
+	CivitaiRetry   time.Duration // first back-off after a failed lookup (civitai.DefaultRetryMin)
+	CivitaiTimeout time.Duration // one lookup's limit (civitai.DefaultRequestTimeout)
+
 	// PlainRoundRobin is for benchmarks: places jobs in plain fair order,
 	// ignoring loaded checkpoints (queue.Options.MaxOvertakes = -1).
 	PlainRoundRobin bool
@@ -123,6 +127,7 @@ func Run(ctx context.Context, cfg config.Config, t Timings, log *slog.Logger, re
 	bgDone.Add(2)
 	go func() { defer bgDone.Done(); tracker.Run(bg) }()
 	go func() { defer bgDone.Done(); fl.run(bg) }()
+	startCivitai(bg, &bgDone, cfg, t, catalog, db, log)
 	defer func() { stopBG(); bgDone.Wait() }()
 	startFor := t.StartWait
 	if startFor <= 0 {

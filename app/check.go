@@ -86,6 +86,7 @@ func CheckWith(ctx context.Context, cfg config.Config, opts CheckOptions, out io
 		servers[i] = start(func(w io.Writer) bool { return checkA1111(ctx, c, name, opts.ServerTimeout, w) })
 	}
 	discord := start(func(w io.Writer) bool { return checkDiscord(cfg, w) })
+	civ := start(func(w io.Writer) bool { io.WriteString(w, checkCivitai(ctx, cfg, opts.ServerTimeout)); return true })
 
 	var failed []string
 	for i, r := range servers {
@@ -97,6 +98,8 @@ func CheckWith(ctx context.Context, cfg config.Config, opts CheckOptions, out io
 	}
 	<-discord.done
 	io.WriteString(out, discord.text.String())
+	<-civ.done
+	io.WriteString(out, civ.text.String())
 	switch {
 	case len(failed) > 0 && len(clients) > 1:
 		what := fmt.Sprintf("%d of %d A1111 servers failed (%s)", len(failed), len(clients), strings.Join(failed, ", "))

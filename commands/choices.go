@@ -30,11 +30,32 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-func loraChoices(idx *lora.Index, typed string, prefer lora.Family) []*discordgo.ApplicationCommandOptionChoice {
+// loraChoices are the LoRAs for what the user typed. prefer ranks a family
+// first among equal matches; model, when known (the checkpoint picked, else
+// the one loaded), puts its family's LoRAs first and marks the others
+// (lora.ForModel).
+func loraChoices(idx *lora.Index, typed string, prefer, model lora.Family) []*discordgo.ApplicationCommandOptionChoice {
+	if model != lora.FamilyUnknown {
+		prefer = model
+	}
 	found := idx.Search(typed, lora.SearchOptions{Limit: bot.MaxChoices, Prefer: prefer})
+	familyOf := func(c lora.Choice) lora.Family {
+		l, _ := idx.Lookup(c.Value)
+		return l.Family
+	}
+	// A name typed in full stays first, whatever its family: the user
+	// means it (and reads the warning).
+	pinned := 0
+	if len(found) > 0 {
+		if l, ok := idx.Lookup(found[0].Value); ok && (strings.EqualFold(l.Name, strings.TrimSpace(typed)) || strings.EqualFold(l.Alias, strings.TrimSpace(typed))) {
+			pinned = 1
+		}
+	}
+	found = append(lora.ForModel(found[:pinned], model, familyOf), lora.ForModel(found[pinned:], model, familyOf)...)
 	out := make([]*discordgo.ApplicationCommandOptionChoice, 0, len(found))
 	for _, f := range found {
-		// Search keeps both within 100 characters and the value resolvable.
+		// Search and ForModel keep both within 100 characters and the
+		// value resolvable.
 		out = append(out, &discordgo.ApplicationCommandOptionChoice{Name: f.Name, Value: f.Value})
 	}
 	return out

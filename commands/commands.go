@@ -101,6 +101,9 @@ func Register(r *bot.Router, d *Deps) *Commands {
 	lc := &lorasCmd{deps: d}
 	r.Command(lc.command())
 	r.Component(lorasPagePrefix, lc.turnPage)
+	r.Component(lorasCardPrefix, lc.openCard)
+	r.Component(loraTryPrefix, im.tryIt)
+	r.Modal(loraTryPrefix, im.tryItSubmit)
 	st := &statusCmd{deps: d}
 	r.Command(st.command())
 	sc := &settingsCmd{deps: d}

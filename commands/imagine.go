@@ -199,7 +199,7 @@ func (im *imagineCmd) autocomplete(c *bot.Ctx) error {
 	name, typed := a.Focused()
 	switch name {
 	case "lora", "lora2", "lora3":
-		return c.Choices(loraChoices(im.deps.Catalog.Index(), typed, im.familyHint(a)))
+		return c.Choices(loraChoices(im.deps.Catalog.Index(), typed, im.familyHint(a), im.modelFamily(a)))
 	case "preset":
 		return c.Choices(presetChoices(im.deps.Presets, c.UserID(), typed))
 	case "checkpoint":
@@ -228,6 +228,16 @@ func (im *imagineCmd) familyHint(a bot.Args) lora.Family {
 				return l.Family
 			}
 		}
+	}
+	return im.deps.Servers.CurrentFamily()
+}
+
+// modelFamily is the family of the checkpoint the job will use: the one
+// picked so far, else the one loaded on the servers; unknown when neither
+// says.
+func (im *imagineCmd) modelFamily(a bot.Args) lora.Family {
+	if v, ok := a.String("checkpoint"); ok && v != "" {
+		return gen.CheckpointFamily(v)
 	}
 	return im.deps.Servers.CurrentFamily()
 }

@@ -56,7 +56,7 @@ func (l *lorasCmd) command() bot.Command {
 		Handle: l.handle,
 		Autocomplete: func(c *bot.Ctx) error {
 			_, typed := c.Args().Focused()
-			return c.Choices(loraChoices(l.deps.Catalog.Index(), typed, lora.FamilyUnknown))
+			return c.Choices(loraChoices(l.deps.Catalog.Index(), typed, lora.FamilyUnknown, lora.FamilyUnknown))
 		},
 	}
 }
@@ -66,7 +66,7 @@ func (l *lorasCmd) handle(c *bot.Ctx) error {
 	switch a.Sub {
 	case "list":
 		q, _ := a.String("query")
-		m := l.page(settingsOf(c), strings.TrimSpace(q), 0)
+		m := l.page(c, strings.TrimSpace(q), 0)
 		m.Ephemeral = true
 		return c.Reply(m)
 	case "info":
@@ -75,8 +75,7 @@ func (l *lorasCmd) handle(c *bot.Ctx) error {
 		if err != nil {
 			return err
 		}
-		own, set := settingsOf(c).LoRAs[lr.Name]
-		return c.Reply(bot.Message{Embeds: []*discordgo.MessageEmbed{loraEmbed(lr, own, set)}, Ephemeral: true})
+		return c.Reply(l.card(c, lr))
 	case "set":
 		return l.set(c, a)
 	case "refresh":
@@ -245,10 +244,13 @@ func userText(err error) string {
 	return "the image server could not be reached."
 }
 
-// page renders one page of the catalog, as the server of s sees it (its
+// page renders one page of the catalog, as the server of c sees it (its
 // trigger words and NSFW marks), with Previous/Next buttons whose custom_id
-// carries the page and the query, so paging needs no state.
-func (l *lorasCmd) page(s guild.Settings, query string, page int) bot.Message {
+// carries the page and the query, so paging needs no state; small previews
+// of the page's first LoRAs that have one (listPreviews); and a menu that
+// opens one LoRA's card.
+func (l *lorasCmd) page(c *bot.Ctx, query string, page int) bot.Message {
+	s := settingsOf(c)
 	idx := l.deps.Catalog.Index()
 	list := idx.All()
 	if query != "" {
@@ -263,9 +265,11 @@ func (l *lorasCmd) page(s guild.Settings, query string, page int) bot.Message {
 	pages := (len(list) + lorasPerPage - 1) / lorasPerPage
 	page = max(0, min(page, pages-1))
 	var b strings.Builder
-	for _, lr := range list[page*lorasPerPage : min(len(list), (page+1)*lorasPerPage)] {
+	shown := list[page*lorasPerPage : min(len(list), (page+1)*lorasPerPage)]
+	for i, lr := range shown {
 		if own, ok := s.LoRAs[lr.Name]; ok {
 			lr = imagine.OverrideOf(own).Apply(lr)
+			shown[i] = lr
 		}
 		line := fmt.Sprintf("**%s** · %s", lr.Name, lr.Family)
 		if lr.NSFW {
@@ -284,7 +288,7 @@ func (l *lorasCmd) page(s guild.Settings, query string, page int) bot.Message {
 		title = fmt.Sprintf("LoRAs matching %q (%d)", query, len(list))
 	}
 	e := &discordgo.MessageEmbed{Title: clip(title, bot.MaxEmbedTitleLen), Description: b.String(), Color: 0x5865F2,
-		Footer: &discordgo.MessageEmbedFooter{Text: fmt.Sprintf("Page %d of %d · /loras info shows one in full", page+1, pages)}}
+		Footer: &discordgo.MessageEmbedFooter{Text: fmt.Sprintf("Page %d of %d · pick one below to see its card", page+1, pages)}}
 	q := []rune(query)
 	if len(q) > maxQueryInID {
 		q = q[:maxQueryInID]
@@ -294,7 +298,9 @@ func (l *lorasCmd) page(s guild.Settings, query string, page int) bot.Message {
 		discordgo.Button{Label: "◀ Previous", Style: discordgo.SecondaryButton, CustomID: id(page - 1), Disabled: page == 0},
 		discordgo.Button{Label: "Next ▶", Style: discordgo.SecondaryButton, CustomID: id(page + 1), Disabled: page >= pages-1},
 	}}
-	return bot.Message{Embeds: []*discordgo.MessageEmbed{e}, Components: []discordgo.MessageComponent{row}}
+	embeds, files := l.listPreviews(shown, c.ChannelNSFW)
+	return bot.Message{Embeds: append([]*discordgo.MessageEmbed{e}, embeds...), Files: files,
+		Components: []discordgo.MessageComponent{row, cardMenu(shown)}}
 }
 
 // matching lists the LoRAs a /loras list query finds: Search's ranking
@@ -349,7 +355,7 @@ func (l *lorasCmd) turnPage(c *bot.Ctx, arg string) error {
 	if err != nil {
 		return bot.Failf("This button no longer works; run /loras list again.")
 	}
-	return c.Update(l.page(settingsOf(c), query, n))
+	return c.Update(l.page(c, query, n))
 }
 
 // loraEmbed shows one LoRA as this server sees it: own is what the server

@@ -61,6 +61,7 @@ var generating = []bot.Route{
 	{Kind: "modal", Name: editPrefix},
 	{Kind: "button", Name: describeUsePrefix},
 	{Kind: "modal", Name: describeUsePrefix},
+	{Kind: "modal", Name: loraTryPrefix},
 	{Kind: "button", Name: compareCellPrefix}, // a compare's cell at full size
 }
 

@@ -27,6 +27,10 @@ type Config struct {
 	LoRADir         string
 	MaxQueuePerUser int
 
+	Civitai       bool   // CIVITAI: look LoRAs up on Civitai by hash
+	CivitaiAPIURL string // ends with "/"
+	CivitaiAPIKey string // optional; never logged
+
 	MetricsAddr string     // METRICS_ADDR: host:port of /metrics, /healthz, /readyz; "" = off
 	LogFormat   string     // LOG_FORMAT: "text" or "json"
 	LogLevel    slog.Level // LOG_LEVEL
@@ -39,6 +43,7 @@ const (
 	DefaultA1111Timeout  = 10 * time.Minute
 	DefaultDBPath        = "data/bot.db"
 	DefaultMaxQueue      = 3
+	DefaultCivitaiAPIURL = "https://civitai.com/api/v1/"
 )
 
 // Error names the variable that is wrong and says how to fix it in one line.
@@ -110,7 +115,35 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.MaxQueuePerUser = n
 	}
+	if err := loadCivitai(&c, get); err != nil {
+		return c, err
+	}
 	return c, loadOps(get, &c)
+}
+
+// loadCivitai reads CIVITAI, CIVITAI_API_URL and CIVITAI_API_KEY.
+func loadCivitai(c *Config, get func(name, def string) string) error {
+	switch v := strings.ToLower(get("CIVITAI", "on")); v {
+	case "on", "true", "1", "yes":
+		c.Civitai = true
+	case "off", "false", "0", "no":
+	default:
+		return &Error{"CIVITAI", fmt.Sprintf("%q is neither on nor off", v)}
+	}
+	api := get("CIVITAI_API_URL", DefaultCivitaiAPIURL)
+	u, err := url.Parse(api)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return &Error{"CIVITAI_API_URL", fmt.Sprintf("%q is not an http(s) URL like %s", Redact(api), DefaultCivitaiAPIURL)}
+	}
+	if !strings.HasSuffix(api, "/") {
+		api += "/"
+	}
+	c.CivitaiAPIURL = api
+	c.CivitaiAPIKey = get("CIVITAI_API_KEY", "")
+	if strings.ContainsAny(c.CivitaiAPIKey, " \t\r\n") {
+		return &Error{"CIVITAI_API_KEY", "contains spaces; paste the key alone"}
+	}
+	return nil
 }
 
 // parseA1111URLs checks A1111_URL's comma-separated list entry by entry. An

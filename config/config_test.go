@@ -22,6 +22,19 @@ func TestLoadDefaults(t *testing.T) {
 	if len(c.A1111URLs) != 1 || c.A1111URLs[0] != DefaultA1111URL {
 		t.Fatalf("A1111 default: %v", c.A1111URLs)
 	}
+	if !c.Civitai || c.CivitaiAPIURL != DefaultCivitaiAPIURL || c.CivitaiAPIKey != "" {
+		t.Fatalf("Civitai lookups are on by default at %s: %+v", DefaultCivitaiAPIURL, c)
+	}
+}
+
+func TestLoadCivitai(t *testing.T) {
+	c, err := Load(env(map[string]string{"DISCORD_TOKEN": "x", "CIVITAI": "OFF", "CIVITAI_API_URL": "http://127.0.0.1:9/api/v1", "CIVITAI_API_KEY": "k"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Civitai || c.CivitaiAPIURL != "http://127.0.0.1:9/api/v1/" || c.CivitaiAPIKey != "k" {
+		t.Errorf("CIVITAI=off and a test URL: %+v", c)
+	}
 }
 
 func TestLoadSeveralBackendsAndAPIURL(t *testing.T) {
@@ -61,6 +74,9 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{map[string]string{"DISCORD_TOKEN": "x", "DISCORD_API_URL": "discord"}, "DISCORD_API_URL"},
 		{map[string]string{"DISCORD_TOKEN": "x", "MAX_QUEUE_PER_USER": "0"}, "MAX_QUEUE_PER_USER"},
 		{map[string]string{"DISCORD_TOKEN": "x", "DISCORD_GUILD_ID": "my server"}, "DISCORD_GUILD_ID"},
+		{map[string]string{"DISCORD_TOKEN": "x", "CIVITAI": "maybe"}, "CIVITAI"},
+		{map[string]string{"DISCORD_TOKEN": "x", "CIVITAI_API_URL": "civitai.com"}, "CIVITAI_API_URL"},
+		{map[string]string{"DISCORD_TOKEN": "x", "CIVITAI_API_KEY": "two words"}, "CIVITAI_API_KEY"},
 	} {
 		_, err := Load(env(tc.env))
 		if err == nil {

@@ -67,6 +67,7 @@ type Catalog struct {
 	built    uint64             // the version the index was built from
 	merged   []item             // union of lists, by name
 	sidecars map[string]sidecar // by LoRA name
+	remote   map[string]Remote  // by LoRA name: Civitai's knowledge (SetRemote)
 	changed  chan struct{}      // closed at the next swap
 
 	idx atomic.Pointer[Index]
@@ -76,7 +77,8 @@ type Catalog struct {
 // Triggers holds the metadata's triggers.
 type item struct {
 	LoRA
-	path string // A1111's path, kept only when sidecars are read
+	path string // A1111's path: for sidecars, local files and the server's thumbnails
+	hash string // sshs_model_hash, lower-case; "" when the metadata has none
 }
 
 // NewCatalog returns an empty catalog over sources; call Refresh to fill it.
@@ -190,7 +192,7 @@ func (c *Catalog) fetchSource(ctx context.Context, i int) error {
 	if err != nil {
 		return fmt.Errorf("LoRAs of %s: %w", sourceName(s, i), err)
 	}
-	list := reduce(ls, c.dir != "")
+	list := reduce(ls)
 	c.mu.Lock()
 	c.lists[i] = list
 	c.version++
@@ -260,7 +262,7 @@ func sourceName(s Source, i int) string {
 // reduce keeps of each LoRA only what the bot uses, copying the strings so
 // that no decoder buffer stays reachable. Of two entries with the same name
 // the first is kept.
-func reduce(ls []a1111.LoRA, keepPath bool) []item {
+func reduce(ls []a1111.LoRA) []item {
 	out := make([]item, 0, len(ls))
 	seen := make(map[string]struct{}, len(ls))
 	for _, l := range ls {
@@ -287,9 +289,9 @@ func reduce(ls []a1111.LoRA, keepPath bool) []item {
 			// decode it yet.
 			NSFW: metaNSFW("", l.Meta.TagFrequency),
 		}}
-		if keepPath {
-			it.path = strings.Clone(l.Path)
-		}
+		it.path = strings.Clone(l.Path)
+		it.hash = strings.ToLower(strings.TrimSpace(l.Meta.ModelHash))
+		it.Hash = it.hash
 		out = append(out, it)
 	}
 	return out
@@ -363,16 +365,32 @@ func (c *Catalog) readSidecars(items []item) map[string]sidecar {
 	return out
 }
 
-// build makes the index of the merged list with sidecars and overrides
-// applied. Triggers come from the first of: the bot-wide override
-// (SetTriggerOverrides), the sidecar's activation text, the metadata (see
-// metaTriggers). A server's own (Override, through an Overlay) come before
-// all of these, per request. c.mu is held.
+// build makes the index of the merged list with sidecars and Civitai's
+// knowledge applied. Triggers come from the first of: the sidecar's
+// activation text, Civitai's trained words, the metadata (see
+// metaTriggers); a server's own (Override, through an Overlay) come before
+// all of these, per request (interface.md's precedence). The family is the
+// sidecar's, else the metadata's, else Civitai's base model's. Civitai's
+// NSFW mark adds to the metadata's. c.mu is held.
 func (c *Catalog) build() *Index {
 	ls := make([]LoRA, len(c.merged))
 	for i, it := range c.merged {
 		l := it.LoRA
-		if sc, ok := c.sidecars[l.Name]; ok {
+		sc, hasSC := c.sidecars[l.Name]
+		if r, ok := c.remote[l.Name]; ok {
+			l.Civitai = r
+			if len(r.TrainedWords) > 0 {
+				l.Triggers = r.TrainedWords
+			}
+			if l.Family == FamilyUnknown {
+				l.Family = r.Family
+			}
+			l.NSFW = l.NSFW || r.NSFW
+			if l.Hash == "" {
+				l.Hash = r.Hash
+			}
+		}
+		if hasSC {
 			if t := SplitTriggers(sc.ActivationText); len(t) > 0 {
 				l.Triggers = t
 			}
@@ -409,5 +427,6 @@ func diff(prev, next *Index) Change {
 func sameLoRA(a, b LoRA) bool {
 	return a.Name == b.Name && a.Alias == b.Alias && a.Family == b.Family &&
 		a.PreferredWeight == b.PreferredWeight && a.Title == b.Title &&
-		a.BaseModel == b.BaseModel && a.Servers == b.Servers && a.NSFW == b.NSFW && slices.Equal(a.Triggers, b.Triggers)
+		a.BaseModel == b.BaseModel && a.Servers == b.Servers && a.NSFW == b.NSFW && slices.Equal(a.Triggers, b.Triggers) &&
+		a.Hash == b.Hash && a.Civitai.same(b.Civitai)
 }

@@ -69,3 +69,42 @@ func ParseFamily(s string) Family {
 	}
 	return FamilyUnknown
 }
+
+// Mismatch is the warning an autocomplete choice carries when a LoRA of
+// family l is offered for a checkpoint of family model, e.g. "⚠ SD1 LoRA
+// on an SDXL model"; "" when they agree or either is unknown.
+func Mismatch(l, model Family) string {
+	if l == FamilyUnknown || model == FamilyUnknown || l == model {
+		return ""
+	}
+	article := "a"
+	if s := model.String(); s[0] == 'S' { // "an SD1", "an SDXL" are read "es-dee"
+		article = "an"
+	}
+	return "⚠ " + l.String() + " LoRA on " + article + " " + model.String() + " model"
+}
+
+// ForModel reorders choices for a checkpoint of family model: LoRAs of that
+// family first, then those of unknown family, then the others, each group
+// in its given order, with a Mismatch warning starting the name of the
+// others (kept within ChoiceMax runes). familyOf tells a choice's LoRA's
+// family. With model unknown, choices are returned as they are.
+func ForModel(choices []Choice, model Family, familyOf func(Choice) Family) []Choice {
+	if model == FamilyUnknown {
+		return choices
+	}
+	out := make([]Choice, 0, len(choices))
+	var unknown, other []Choice
+	for _, c := range choices {
+		switch f := familyOf(c); {
+		case f == model:
+			out = append(out, c)
+		case f == FamilyUnknown:
+			unknown = append(unknown, c)
+		default:
+			c.Name = ellipsize(Mismatch(f, model)+" · "+c.Name, ChoiceMax)
+			other = append(other, c)
+		}
+	}
+	return append(append(out, unknown...), other...)
+}

@@ -51,6 +51,7 @@ func decodeSample(t testing.TB, data []byte) []a1111.LoRA {
 			TriggerPhrase:    str("modelspec.trigger_phrase"),
 			SDModelName:      str("ss_sd_model_name"),
 			OutputName:       str("ss_output_name"),
+			ModelHash:        str("sshs_model_hash"),
 			TagFrequency:     freq,
 		}}
 	}

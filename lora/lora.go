@@ -64,6 +64,11 @@ type LoRA struct {
 	// Servers has bit i set when backend i (the catalog's i-th source) lists
 	// this LoRA. 0 means every backend: one backend, or more than 64.
 	Servers uint64
+	// Hash is the LoRA's hash as looked up on Civitai: sshs_model_hash,
+	// else its file's SHA-256 once hashed; "" when neither is known.
+	Hash string
+	// Civitai is what Civitai says of the LoRA; zero until looked up.
+	Civitai Remote
 }
 
 // OnServer reports whether backend i has the LoRA.

@@ -22,6 +22,7 @@ import (
 //	"jobs"     <job ID> → job record (JSON): {"seq": <first put>, "job": jobs.Record}
 //	"jobseq"   <big-endian seq> → job ID, every job record, oldest first put first
 //	"jobpending" <big-endian seq> → job ID, the queued and running subset of jobseq
+//	"civitai"  <lower-case LoRA hash> → civitai.Info (JSON): Civitai's answer, a cache (civitai.go)
 //
 // A user's data lives in a bucket of its own, keyed by the raw user ID, so no
 // preset name — with "/" or anything else in it — can reach another user's.
@@ -143,7 +144,7 @@ func readVersion(tx *bolt.Tx) (version int, fresh bool, err error) {
 // binary would silently fail to honour (pending jobs it would never run)
 // also comes with a migration, so that the older binary refuses the file.
 var topBuckets = [][]byte{bucketMeta, bucketUsers, bucketShares, bucketSettings, bucketResults, bucketResSeq,
-	bucketJobs, bucketJobSeq, bucketJobPending, bucketGuilds}
+	bucketJobs, bucketJobSeq, bucketJobPending, bucketGuilds, bucketCivitai}
 
 func hasBuckets(tx *bolt.Tx) bool {
 	for _, name := range topBuckets {

@@ -165,6 +165,7 @@ type Server struct {
 	hashed     map[string]bool // checkpoint files whose hash is known (by Filename)
 	modelLoads int
 	hits       map[string]int
+	thumbs     map[string][]byte // SetThumb: files the thumbnail route serves, by full path
 	tasks      taskQueue
 
 	// Connection counts have their own lock: http.Server runs the
@@ -668,7 +669,7 @@ func (s *Server) appRoute(path string) bool {
 	if s.opts.Flavor == FlavorSDNext {
 		return path == "/internal/ping"
 	}
-	return path == "/sdapi/v1/loras" || path == "/sdapi/v1/refresh-loras" || strings.HasPrefix(path, "/internal/")
+	return path == "/sdapi/v1/loras" || path == "/sdapi/v1/refresh-loras" || strings.HasPrefix(path, "/internal/") || path == "/sd_extra_networks/thumb"
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct{}) {
@@ -713,6 +714,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, epoch chan struct
 		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeJSON200(w, upscalerList(s.upscalerNames())) }}}
 	case "/sdapi/v1/options":
 		h = []handler{{http.MethodGet, s.getOptions}, {http.MethodPost, func(w http.ResponseWriter, r *http.Request) { s.setOptions(w, r, epoch) }}}
+	case "/sd_extra_networks/thumb":
+		if !s.opts.NoWebUI {
+			h = []handler{{http.MethodGet, s.thumb}}
+		}
 	case "/internal/ping":
 		// modules/ui.py setup_ui_api: `lambda: {}`.
 		h = []handler{{http.MethodGet, func(w http.ResponseWriter, _ *http.Request) { writeRaw200(w, []byte("{}")) }}}
