@@ -68,7 +68,7 @@ func CheckPicture(name string, data []byte) (Picture, error) {
 		return Picture{}, &gen.InputError{Msg: fmt.Sprintf("The file %q is not an image this bot can read; attach a PNG, JPEG or WEBP image.", name)}
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > MaxPictureSide || cfg.Height > MaxPictureSide || cfg.Width*cfg.Height > MaxPicturePixels {
-		return Picture{}, &gen.InputError{Msg: fmt.Sprintf("The image %q is %d×%d pixels; this bot takes images of at most 4096×4096.", name, cfg.Width, cfg.Height)}
+		return Picture{}, &gen.InputError{Msg: fmt.Sprintf("The image %q is %d×%d pixels; this bot takes images of at most 16.8 million pixels (4096×4096) and %d pixels a side.", name, cfg.Width, cfg.Height, MaxPictureSide)}
 	}
 	return Picture{Name: name, Width: cfg.Width, Height: cfg.Height, Bytes: int64(len(data))}, nil
 }
