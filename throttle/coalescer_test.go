@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -195,22 +196,58 @@ func TestKeysTakeTurns(t *testing.T) {
 }
 
 func TestPaceSpacesAllKeys(t *testing.T) {
-	c, clk, r := newTest(t, 0, WithPace(50*time.Millisecond))
+	const pace = 50 * time.Millisecond
+	c, _, r := newTest(t, 0, WithPace(pace))
 	c.Set("a", r.update("a", 1))
 	if got := r.next(t); got != "a=1@0s" {
 		t.Fatalf("got %s", got)
 	}
 	c.Set("b", r.update("b", 1))
 	c.Set("c", r.update("c", 1))
-	for _, want := range []string{"b=1@50ms", "c=1@100ms"} {
-		if d := clk.WaitTimer(t); d != 50*time.Millisecond {
-			t.Fatalf("worker sleeps %v, want the pace 50ms", d)
+	last := time.Duration(0)
+	for _, key := range []string{"b", "c"} {
+		got := r.nextAdvancing(t, pace)
+		at := r.offset(t, got)
+		if got[:1] != key || at-last < pace {
+			t.Fatalf("ran %s %v after the previous update; want %s at least the pace %v later", got, at-last, key, pace)
 		}
-		clk.Advance(50 * time.Millisecond)
-		if got := r.next(t); got != want {
-			t.Fatalf("got %s, want %s", got, want)
+		last = at
+	}
+}
+
+// nextAdvancing waits for the next update, advancing the fake clock by
+// each sleep the worker announces. The worker arms its timer again when a
+// Set wakes it, and may read the clock just before an Advance and arm
+// just after it, so a test cannot know which announcement is the live
+// timer: it advances by each, which never sends the clock past a due time
+// by more than one sleep. Every sleep must be at most max.
+func (r *runs) nextAdvancing(t *testing.T, max time.Duration) string {
+	t.Helper()
+	deadline := time.After(waitLimit)
+	for {
+		select {
+		case s := <-r.ch:
+			return s
+		case d := <-r.clk.Timers():
+			if d <= 0 || d > max {
+				t.Fatalf("worker sleeps %v, want at most %v", d, max)
+			}
+			r.clk.Advance(d)
+		case <-deadline:
+			t.Fatalf("no update ran within %v", waitLimit)
 		}
 	}
+}
+
+// offset is when a recorded update ran, from the fake clock's start.
+func (r *runs) offset(t *testing.T, s string) time.Duration {
+	t.Helper()
+	i := strings.LastIndex(s, "@")
+	d, err := time.ParseDuration(s[i+1:])
+	if err != nil {
+		t.Fatalf("update %q: %v", s, err)
+	}
+	return d
 }
 
 func TestDropWaitsForInFlightAndBlocksLaterSets(t *testing.T) {
