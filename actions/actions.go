@@ -183,6 +183,10 @@ func CreativeLayers(s Source, i int, pic imagine.Picture) (imagine.Layers, error
 	}
 	w, h := enlarge(pic.Width, pic.Height, UpscaleFactor)
 	l := imagine.Layers{From: s.Request, Init: &pic, Strength: imagine.CreativeStrength, Lineage: s.lineage(UpscaleCreative, i)}
+	if w < pic.Width*UpscaleFactor {
+		l.Warnings = append(l.Warnings, fmt.Sprintf("The creative upscale is %dx%d, %s× rather than 2×: twice %dx%d is beyond the %d pixels this bot generates.",
+			w, h, lora.FormatWeight(float64(w)/float64(pic.Width)), pic.Width, pic.Height, gen.MaxPixels))
+	}
 	l.Cmd.Width, l.Cmd.Height, l.Cmd.Count = w, h, 1
 	if seed >= 0 {
 		l.Cmd.Seed = &seed
@@ -193,19 +197,17 @@ func CreativeLayers(s Source, i int, pic imagine.Picture) (imagine.Layers, error
 	return l, nil
 }
 
-// enlarge is w×h times f, sides multiples of 8, shrunk (same shape) to fit
-// the bot's bounds on sides and area.
+// enlarge is w×h times f, shrunk (same shape, sides multiples of 8) to
+// the bot's area and sides.
 func enlarge(w, h, f int) (int, int) {
-	tw, th := float64(w*f), float64(h*f)
-	if a := tw * th; a > gen.MaxPixels {
-		k := math.Sqrt(gen.MaxPixels / a)
-		tw, th = tw*k, th*k
+	w, h = w*f, h*f
+	if w*h > gen.MaxPixels {
+		w, h = gen.Shrink(w, h, gen.MaxPixels)
 	}
-	if m := math.Max(tw, th); m > gen.MaxSide {
-		tw, th = tw*gen.MaxSide/m, th*gen.MaxSide/m
+	if m := max(w, h); m > gen.MaxSide {
+		w, h = gen.Shrink(w, h, w*h*gen.MaxSide/m*gen.MaxSide/m)
 	}
-	side := func(v float64) int { return max(gen.MinSide, int(v)/8*8) }
-	return side(tw), side(th)
+	return w, h
 }
 
 // EditForm is what the Edit form holds, as the user left it.
@@ -219,10 +221,10 @@ type EditForm struct {
 	Seed string
 }
 
-// EditDefaults fills the Edit form from the earlier job: its own prompt,
-// its own negative (not the server's default, which is added anyway), the
-// LoRAs its options picked with the weights really used (tags typed in the
-// prompt stay there), and the seed of its first image.
+// EditDefaults fills the Edit form from the earlier job: its own prompt
+// (with the tags typed in it, which stay there), its own negative (not the
+// server's default, which is added anyway), the LoRAs of its options'
+// slots with the weights really used, and the seed of its first image.
 func EditDefaults(s Source) EditForm {
 	r := s.Request
 	f := EditForm{Prompt: r.Options.Prompt, Negative: r.Options.Negative}
@@ -230,11 +232,29 @@ func EditDefaults(s Source) EditForm {
 		f.Negative = r.NegativeText
 	}
 	var parts []string
-	for _, a := range r.Prompt.LoRAs {
-		if strings.Contains(r.Options.Prompt, a.Tag) || strings.Contains(r.PresetPrompt, a.Tag) {
+	for _, c := range r.Options.LoRAs {
+		if c.Name == "" {
 			continue
 		}
-		parts = append(parts, a.LoRA.Name+":"+lora.FormatWeight(a.Weight))
+		name, weight := c.Name, ""
+		if c.Weight != nil {
+			weight = lora.FormatWeight(*c.Weight)
+		}
+		// The catalog resolved the slot by file name or alias, ignoring
+		// case: its canonical name, and its weight when the slot gave none.
+		for _, a := range r.Prompt.LoRAs {
+			if strings.EqualFold(a.LoRA.Name, c.Name) || strings.EqualFold(a.LoRA.Alias, c.Name) {
+				name = a.LoRA.Name
+				if weight == "" {
+					weight = lora.FormatWeight(a.Weight)
+				}
+				break
+			}
+		}
+		if weight != "" {
+			name += ":" + weight
+		}
+		parts = append(parts, name)
 	}
 	f.LoRAs = strings.Join(parts, ", ")
 	if len(s.Seeds) > 0 {

@@ -14,10 +14,10 @@ import (
 func w(v float64) *float64 { return &v }
 
 func source() Source {
-	ghibli := lora.LoRA{Name: "studio_ghibli_v2"}
+	ghibli := lora.LoRA{Name: "studio_ghibli_v2", Alias: "ghibli"}
 	typed := lora.LoRA{Name: "pixel-art-xl"}
 	r := &imagine.Request{User: "owner", PresetPrompt: "masterpiece",
-		Options: gen.Options{Prompt: "a valley <lora:pixel-art-xl:0.5>", Negative: "blurry", Count: 2, Width: 512, Height: 768,
+		Options: gen.Options{Prompt: "a valley <lora:PIXEL-ART-XL:0.50>", Negative: "blurry", Count: 2, Width: 512, Height: 768,
 			LoRAs: [gen.LoRASlots]gen.LoRAChoice{{Name: "ghibli", Weight: w(0.8)}}},
 		Prompt: prompt.Result{LoRAs: []prompt.Applied{
 			{LoRA: ghibli, Weight: 0.8, Tag: ghibli.Tag(0.8)},
@@ -106,7 +106,7 @@ func TestEditFormRoundTrip(t *testing.T) {
 	s := source()
 	f := EditDefaults(s)
 	// The typed tag stays in the prompt; the slot's LoRA shows with its weight.
-	if f.Prompt != "a valley <lora:pixel-art-xl:0.5>" || f.Negative != "blurry" || f.LoRAs != "studio_ghibli_v2:0.8" || f.Seed != "1000" {
+	if f.Prompt != "a valley <lora:PIXEL-ART-XL:0.50>" || f.Negative != "blurry" || f.LoRAs != "studio_ghibli_v2:0.8" || f.Seed != "1000" {
 		t.Errorf("edit form: %+v", f)
 	}
 	f.LoRAs = "studio_ghibli_v2:0.6, add_detail"

@@ -44,6 +44,9 @@ func (im *imagineCmd) describe(c *bot.Ctx) error {
 	default:
 		return bot.Failf("The model must be CLIP or DeepDanbooru.")
 	}
+	if _, err := scopeOf(c).Place(); err != nil {
+		return err // before anything is downloaded
+	}
 	pic, data, err := attachedPicture(c, a, "image")
 	if err != nil {
 		return err
@@ -51,7 +54,13 @@ func (im *imagineCmd) describe(c *bot.Ctx) error {
 	if pic == nil {
 		return bot.Failf("Attach the picture to describe.")
 	}
-	req := &imagine.Request{User: c.UserID(), Kind: imagine.Describe, Init: pic, Interrogator: model}
+	// The description shows the picture: the place's content policy
+	// applies to it as to an image the bot made.
+	spoiler, err := scopeOf(c).Place()
+	if err != nil {
+		return err
+	}
+	req := &imagine.Request{User: c.UserID(), Kind: imagine.Describe, Init: pic, Interrogator: model, Spoiler: spoiler}
 	req.Options.Count = 1
 	return im.enqueueWith(c, req, settingsOf(c).Bounds, data)
 }

@@ -54,7 +54,10 @@ type job struct {
 	took       time.Duration
 	// picture is the image the job starts from (req.Init), once fetched:
 	// by the command that took it, else at the job's first run.
-	picture []byte
+	// heldPicture is what of the held-pictures budget it keeps until it
+	// ends (holdPicture).
+	picture     []byte
+	heldPicture int
 	// caption is a describe job's description, once done.
 	caption string
 	// movedFrom is the server that failed the job last (it then waits
@@ -135,7 +138,10 @@ func (im *imagineCmd) enqueueWith(c *bot.Ctx, req *imagine.Request, b guild.Boun
 	if wait > 0 {
 		return cooldownRefusal(wait)
 	}
-	x := &job{c: c, req: req, posted: make(chan struct{}), backend: -1, movedFrom: -1, picture: pic}
+	x := &job{c: c, req: req, posted: make(chan struct{}), backend: -1, movedFrom: -1}
+	if pic != nil && holdPicture(len(pic)) {
+		x.picture, x.heldPicture = pic, len(pic)
+	}
 	qj := im.queueJob(x)
 	qj.GroupLimit = b.MaxJobs
 	id, pos, err := im.deps.Queue.Submit(qj)
@@ -463,6 +469,9 @@ func (im *imagineCmd) done(x *job, err error) {
 	x.mu.Lock()
 	x.ended = true
 	stop := x.stopWatch
+	held := x.heldPicture
+	x.picture, x.heldPicture = nil, 0
+	releasePicture(held)
 	x.delivered = make(chan struct{})
 	delivered := x.delivered
 	x.mu.Unlock()

@@ -80,10 +80,10 @@ func (im *imagineCmd) picture(ctx context.Context, x *job) ([]byte, error) {
 func fetchPicture(ctx context.Context, p imagine.Picture) ([]byte, error) {
 	data, err := bot.Download(ctx, p.URL, imagine.MaxPictureBytes)
 	if errors.Is(err, bot.ErrTooLarge) {
-		return nil, userFailure{fmt.Sprintf("The picture %q is larger than %d MiB.", p.Name, imagine.MaxPictureBytes>>20), err}
+		return nil, imagine.PictureTooLarge(p.Name, 0)
 	}
 	if err != nil {
-		return nil, userFailure{"The picture to start from could not be fetched from Discord (was its message deleted?); please attach it again.", err}
+		return nil, userFailure{"The picture to start from could not be fetched from Discord (its link may have run out, or its message was deleted); please attach it again.", err}
 	}
 	if _, err := imagine.CheckPicture(p.Name, data); err != nil {
 		return nil, err

@@ -30,7 +30,7 @@ const maxModalValue = 4000
 func imagineForm(c *bot.Ctx, customID, title string, f actions.EditForm) error {
 	input := func(id, label string, style discordgo.TextInputStyle, value, placeholder string, required bool, max int) discordgo.MessageComponent {
 		return discordgo.ActionsRow{Components: []discordgo.MessageComponent{discordgo.TextInput{
-			CustomID: id, Label: label, Style: style, Value: clip(value, max), Placeholder: placeholder, Required: required, MaxLength: max,
+			CustomID: id, Label: label, Style: style, Value: cutRunes(value, max), Placeholder: placeholder, Required: required, MaxLength: max,
 		}}}
 	}
 	maxPrompt := min(prompt.MaxPromptRunes, maxModalValue)
@@ -40,6 +40,15 @@ func imagineForm(c *bot.Ctx, customID, title string, f actions.EditForm) error {
 		input(formLoRAs, "LoRAs (name:weight, comma-separated)", discordgo.TextInputShort, f.LoRAs, "e.g. revAnimated_v122:0.8, add_detail:0.5", false, 400),
 		input(formSeed, "Seed (a number, or empty for random)", discordgo.TextInputShort, f.Seed, "random", false, 20),
 	)
+}
+
+// cutRunes keeps the first n characters of s: a form's value is what will
+// be sent, so it gets no "…" as clip gives.
+func cutRunes(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 // readImagineForm is what the user left in the form.

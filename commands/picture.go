@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"lorabot/bot"
@@ -13,6 +14,25 @@ import (
 // command is deferred by then (the router's watchdog), and a CDN slower
 // than this is better told about than waited for.
 const pictureFetchTime = 30 * time.Second
+
+// Pictures that queued jobs keep from their command's download are
+// bounded in all: beyond maxHeldPictures a job keeps only the URL and
+// fetches the picture again when it runs, so a long queue of img2img jobs
+// cannot hold hundreds of megabytes.
+const maxHeldPictures = 128 << 20
+
+var heldPictures atomic.Int64
+
+// holdPicture reserves n bytes of the budget; false when it is spent.
+func holdPicture(n int) bool {
+	if heldPictures.Add(int64(n)) > maxHeldPictures {
+		heldPictures.Add(-int64(n))
+		return false
+	}
+	return true
+}
+
+func releasePicture(n int) { heldPictures.Add(-int64(n)) }
 
 // attachedPicture reads the picture attached as option name: nil when
 // there is none. It is refused, with one sentence, when Discord says it is
@@ -28,13 +48,13 @@ func attachedPicture(c *bot.Ctx, a bot.Args, name string) (*imagine.Picture, []b
 		return nil, nil, nil
 	}
 	if att.Size > imagine.MaxPictureBytes {
-		return nil, nil, bot.Failf("The file %q is %.1f MiB; attach an image of at most %d MiB.", att.Filename, float64(att.Size)/(1<<20), imagine.MaxPictureBytes>>20)
+		return nil, nil, imagine.PictureTooLarge(att.Filename, int64(att.Size))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), pictureFetchTime)
 	defer cancel()
 	data, err := bot.Download(ctx, att.URL, imagine.MaxPictureBytes)
 	if errors.Is(err, bot.ErrTooLarge) {
-		return nil, nil, bot.Failf("The file %q is larger than %d MiB; attach a smaller image.", att.Filename, imagine.MaxPictureBytes>>20)
+		return nil, nil, imagine.PictureTooLarge(att.Filename, 0)
 	}
 	if err != nil {
 		c.Log.Warn("could not fetch an attached picture", "err", err)

@@ -3,8 +3,10 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -12,7 +14,7 @@ import (
 	"lorabot/bot"
 	"lorabot/imagine"
 	"lorabot/jobs"
-	"lorabot/store"
+	"lorabot/queue"
 )
 
 // pressResult serves a result's buttons. Anyone who may generate in the
@@ -83,6 +85,16 @@ func (im *imagineCmd) act(c *bot.Ctx, a actions.Action, id string, image int) er
 		}
 		req.Backends = servers
 		req.From.Message, req.From.Channel, req.From.Guild = pressedMessage(c)
+		// The presser's place decides, as for a job planned anew; a spoiler
+		// stays one.
+		spoiler, err := scopeOf(c).Place()
+		if err != nil {
+			return err
+		}
+		req.Spoiler = req.Spoiler || spoiler
+		if err := imagine.CheckSize(settingsOf(c).Bounds, req.Options.Width, req.Options.Height); err != nil {
+			return err
+		}
 		if err := c.DeferMessage(); err != nil {
 			return err
 		}
@@ -129,11 +141,17 @@ func (im *imagineCmd) source(c *bot.Ctx, id string) (actions.Source, jobs.Record
 	if err != nil {
 		return actions.Source{}, rec, err
 	}
-	if rec.State != jobs.Done {
+	switch {
+	case rec.State.Pending():
 		return actions.Source{}, rec, bot.Failf("This job has not finished, so there is nothing to start from yet.")
-	}
-	if k := rec.Request.Kind; (k != imagine.Txt2Img && k != imagine.Img2Img) || rec.Request.Compare != nil {
+	case rec.State != jobs.Done:
+		return actions.Source{}, rec, bot.Failf("This job did not finish, so there is nothing to start from.")
+	case rec.Request.Compare != nil:
+		return actions.Source{}, rec, bot.Failf("This is a /compare grid: its menus post a cell or save its weights.")
+	case rec.Request.Kind != imagine.Txt2Img && rec.Request.Kind != imagine.Img2Img:
 		return actions.Source{}, rec, bot.Failf("This result was not generated from a prompt, so it cannot be run again.")
+	case rec.Request.Init != nil && rec.Request.Init.Expired(time.Now()):
+		return actions.Source{}, rec, bot.Failf("The picture this result started from is no longer available from Discord (its link has run out); attach it again with /imagine image:.")
 	}
 	n := max(len(rec.Seeds), rec.Request.Options.Count)
 	return actions.Source{ID: rec.ID, Request: &rec.Request, Seeds: rec.Seeds, Images: n}, rec, nil
@@ -141,7 +159,7 @@ func (im *imagineCmd) source(c *bot.Ctx, id string) (actions.Source, jobs.Record
 
 // recordOf is the job record a button names, when it is this server's.
 func (im *imagineCmd) recordOf(id string, c *bot.Ctx) (jobs.Record, error) {
-	if id == "" || len(id) > store.MaxJobIDLen {
+	if !queue.ValidID(id) || !namesJob(c, id) {
 		return jobs.Record{}, bot.Failf("This button is not one this bot made.")
 	}
 	rec, err := im.deps.Jobs.Job(id)
@@ -151,10 +169,48 @@ func (im *imagineCmd) recordOf(id string, c *bot.Ctx) (jobs.Record, error) {
 	if err != nil {
 		return rec, fmt.Errorf("read job record %s: %w", id, err)
 	}
-	if rec.Reply.GuildID != c.GuildID() {
+	if !sameChannel(rec, c) {
 		return rec, bot.Failf("This button belongs to a result from elsewhere, so it does nothing here.")
 	}
 	return rec, nil
+}
+
+// sameChannel reports whether rec's result belongs where c was pressed:
+// its server and its channel (a DM is its own channel), so that no press
+// reaches another place's job, however its custom_id was made.
+func sameChannel(rec jobs.Record, c *bot.Ctx) bool {
+	return rec.Reply.GuildID == c.GuildID() && rec.Reply.ChannelID == c.I.ChannelID
+}
+
+// namesJob reports whether the message c was pressed on (or opened the
+// form from) carries a component for job: Discord forwards only the
+// custom_ids of a message's components, so a custom_id naming another job
+// is a crafted request.
+func namesJob(c *bot.Ctx, job string) bool {
+	if c.I.Message == nil {
+		return false
+	}
+	var walk func([]discordgo.MessageComponent) bool
+	walk = func(cs []discordgo.MessageComponent) bool {
+		for _, mc := range cs {
+			var id string
+			switch v := mc.(type) {
+			case *discordgo.ActionsRow:
+				if walk(v.Components) {
+					return true
+				}
+			case *discordgo.Button:
+				id = v.CustomID
+			case *discordgo.SelectMenu:
+				id = v.CustomID
+			}
+			if id != "" && slices.Contains(strings.Split(id, ":"), job) {
+				return true
+			}
+		}
+		return false
+	}
+	return walk(c.I.Message.Components)
 }
 
 // keptResults is how many finished job records the bot keeps (app prunes
@@ -180,7 +236,7 @@ func resultPicture(c *bot.Ctx, job string, i int) (imagine.Picture, error) {
 // messages here, removes the result's message and the bot forgets its
 // record and settings. Anyone else is told who may.
 func (im *imagineCmd) deleteResult(c *bot.Ctx, id string) error {
-	if id == "" || len(id) > store.MaxJobIDLen {
+	if !queue.ValidID(id) || !namesJob(c, id) {
 		return bot.Failf("This button is not one this bot made.")
 	}
 	rec, err := im.deps.Jobs.Job(id)
@@ -190,7 +246,7 @@ func (im *imagineCmd) deleteResult(c *bot.Ctx, id string) error {
 		owner = "" // forgotten: only a moderator may remove it now
 	case err != nil:
 		return fmt.Errorf("read job record %s: %w", id, err)
-	case rec.Reply.GuildID != c.GuildID():
+	case !sameChannel(rec, c):
 		return bot.Failf("This button belongs to a result from elsewhere, so it does nothing here.")
 	}
 	mod := c.HasPermission(discordgo.PermissionManageMessages)

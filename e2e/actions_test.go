@@ -70,9 +70,16 @@ func TestRerollByAnotherUser(t *testing.T) {
 	if r.Prompt != first.Prompt || r.Steps != 12 || r.BatchSize != 2 || r.SamplerName != first.SamplerName || r.Seed != -1 {
 		t.Errorf("reroll sent %+v\n  the first was %+v", r, first)
 	}
-	// bob owns it: his Delete works on it, alice's job stays hers.
+	// bob owns it: alice may not delete it, he may.
 	if _, cb := e.press(again, "Delete", alice); !cb.Ephemeral() || !strings.Contains(cb.Content, "<@"+bob.ID+">") {
 		t.Errorf("alice deleting bob's reroll: %+v", cb)
+	}
+	e.press(again, "Delete", bob)
+	if err := waitDeleted(e, again.ID); err != nil {
+		t.Error(err)
+	}
+	if got, _ := e.dc.Message(m.ID); got.Deleted {
+		t.Error("deleting the reroll deleted the result it came from")
 	}
 }
 
@@ -143,6 +150,27 @@ func TestUpscaleWithoutAnUpscaler(t *testing.T) {
 	refusedPress(t, "upscale with no upscaler", cb, "upscaler")
 	if n := len(e.sd.ExtrasRequests()); n != 0 {
 		t.Errorf("%d upscales reached A1111", n)
+	}
+}
+
+// With two servers of which one lists no upscaler, the upscale runs on
+// the one that has it; a server's size bound refuses an upscale beyond it.
+func TestUpscaleGoesWhereTheUpscalerIs(t *testing.T) {
+	e := start(t, setup{a1111: a1111test.Options{Upscalers: []string{"None", "Lanczos"}}, more: []a1111test.Options{{}}})
+	m := e.finished(e.imagine(alice, discordtest.String("prompt", "a lighthouse"), discordtest.String("size", "256x256")))
+	for range 2 {
+		it, _ := e.press(m, "Upscale 2×", bob)
+		e.finished(it)
+	}
+	if a, b := e.sds[0].ExtrasRequests(), e.sds[1].ExtrasRequests(); len(a) != 0 || len(b) != 2 || b[0].Upscaler1 != "R-ESRGAN 4x+" {
+		t.Errorf("upscales: %d on the server with only Lanczos, %d on the one with R-ESRGAN 4x+", len(a), len(b))
+	}
+	admin := discordtest.CommandSpec{User: manager, GuildID: discordtest.DefaultGuildID, ChannelID: discordtest.DefaultChannelID}
+	e.changed(admin, discordtest.Subcommand("limits", discordtest.String("max_size", "384x384")), "384")
+	_, cb := e.press(m, "Upscale 2×", bob)
+	refusedPress(t, "an upscale beyond the server's size bound", cb, "the result would be 512x512")
+	if n := len(e.sds[1].ExtrasRequests()); n != 2 {
+		t.Errorf("a refused upscale reached A1111")
 	}
 }
 
@@ -341,6 +369,23 @@ func TestDescribeAPicture(t *testing.T) {
 	if err != nil || !strings.Contains(m.Content, "deepdanbooru") {
 		t.Errorf("a server without DeepDanbooru: %q %v", m.Content, err)
 	}
+
+	// The description shows the picture: a server that generates only in
+	// age-restricted channels describes only there, and under the spoiler
+	// policy the picture is not shown unblurred.
+	admin := discordtest.CommandSpec{User: manager, GuildID: discordtest.DefaultGuildID, ChannelID: discordtest.DefaultChannelID}
+	e.changed(admin, discordtest.Subcommand("policy", discordtest.String("value", "allow")), "allow")
+	cb = e.response(e.dc.SendCommand(discordtest.CommandSpec{User: alice, Name: "describe", Options: []discordtest.Option{discordtest.AttachmentOption("image", "cat.png", pic)}}))
+	refusedPress(t, "/describe outside an age-restricted channel under allow", cb, "age-restricted")
+	e.changed(admin, discordtest.Subcommand("policy", discordtest.String("value", "spoiler")), "spoiler")
+	it = e.dc.SendCommand(discordtest.CommandSpec{User: alice, Name: "describe", Options: []discordtest.Option{discordtest.AttachmentOption("image", "cat.png", pic)}})
+	m, err = it.WaitOriginal(ctxT(t), func(m discordtest.Message) bool { return strings.HasPrefix(m.Content, "📝 <@") })
+	if err != nil || m.Embeds[0].Thumbnail != nil {
+		t.Errorf("a description under the spoiler policy shows the picture: %v %+v", err, m.Embeds)
+	}
+	if n := len(e.sd.Interrogations()); n != 3 {
+		t.Errorf("%d interrogations; the refused one must not reach A1111", n)
+	}
 }
 
 func mustButton(t *testing.T, m discordtest.Message, label string) string {
@@ -408,21 +453,30 @@ func TestResultButtonsBetweenServers(t *testing.T) {
 		t.Fatalf("the reroll under A's new bound of 10 steps sent %d steps", r[len(r)-1].Steps)
 	}
 	before := len(e.sd.Requests())
+	idB := jobIDOf(t, mB)
+	tampered := idB[:len(idB)-1] + string("0123456789"[(strings.IndexByte("0123456789", idB[len(idB)-1])+1)%10])
 	for _, c := range []struct{ what, id, want string }{
-		{"A's result from B", "res:rr:" + jobIDOf(t, mA), "from elsewhere"},
-		{"a tampered record ID", "res:rr:zz-999999", "no longer knows this result"},
-		{"an action the bot never made", "res:zz:" + jobIDOf(t, mB), "not one this bot made"},
-		{"an image the result lacks", "res:up:" + jobIDOf(t, mB) + ":4", "no image 4"},
+		{"A's result from B", "res:rr:" + jobIDOf(t, mA), "not one this bot made"},
+		{"a tampered record ID", "res:rr:" + tampered, "not one this bot made"},
+		{"an action the bot never made", "res:zz:" + idB, "not one this bot made"},
+		{"an image the result lacks", "res:up:" + idB + ":4", "no image 4"},
 		{"a prefix the bot never made", "nosuch:1", "no longer works"},
-		{"Delete of A's result from B", "resdel:" + jobIDOf(t, mA), "from elsewhere"},
+		{"Delete of A's result from B", "resdel:" + jobIDOf(t, mA), "not one this bot made"},
+		{"Delete of B's result naming A's job", "resdel:" + jobIDOf(t, mA), "not one this bot made"},
 	} {
 		refusedPress(t, c.what, e.response(e.dc.ForgeComponent(mB, c.id, bob)), c.want)
 	}
 	if n := len(e.sd.Requests()) + len(e.sd.ExtrasRequests()); n != before {
 		t.Errorf("refused presses queued %d jobs", n-before)
 	}
-	if got, _ := e.dc.Message(mA.ID); got.Deleted {
-		t.Error("a press in B deleted A's result")
+	for _, m := range []discordtest.Message{mA, mB} {
+		if got, _ := e.dc.Message(m.ID); got.Deleted {
+			t.Errorf("a refused press deleted message %s", m.ID)
+		}
+	}
+	// A's record is still there: its Edit opens the form.
+	if _, cb := e.press(mA, "Edit", bob); cb.Type != discordgo.InteractionResponseModal {
+		t.Errorf("A's result lost its record: %+v", cb)
 	}
 }
 

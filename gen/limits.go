@@ -80,6 +80,14 @@ func SizesFor(f lora.Family) []Size {
 	}
 }
 
+// Shrink scales w×h, keeping its shape, to the largest size of at most
+// area pixels with sides multiples of 8 (and at least MinSide).
+func Shrink(w, h, area int) (int, int) {
+	f := math.Sqrt(float64(area) / float64(w*h))
+	down := func(v int) int { return max(MinSide, int(float64(v)*f)/8*8) }
+	return down(w), down(h)
+}
+
 // SizeForShape is the size for a picture of w×h pixels on a model of
 // family f: the picture's shape at the model's native area (a model draws
 // best near the area it was trained at, whatever the picture's size),

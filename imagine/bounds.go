@@ -2,7 +2,6 @@ package imagine
 
 import (
 	"fmt"
-	"math"
 
 	"lorabot/gen"
 	"lorabot/guild"
@@ -37,6 +36,15 @@ func applyBounds(b guild.Bounds, typed, o gen.Options) (gen.Options, error) {
 	return o, nil
 }
 
+// CheckSize refuses a size beyond a server's bound (an upscale's output,
+// which is no one's typing but cannot be clamped either).
+func CheckSize(b guild.Bounds, w, h int) error {
+	if b.MaxWidth > 0 && b.MaxHeight > 0 && !fits(b, w, h) {
+		return &gen.InputError{Msg: fmt.Sprintf("This server allows images of at most %dx%d pixels (%d in all); the result would be %dx%d.", b.MaxWidth, b.MaxHeight, b.MaxWidth*b.MaxHeight, w, h)}
+	}
+	return nil
+}
+
 // fits is the size rule of a server's bound: at most MaxWidth×MaxHeight
 // pixels in all, whatever the shape, so a 1024x1024 bound admits 832x1216
 // portraits (guild.Bounds' own example). The time and memory a job takes
@@ -46,8 +54,4 @@ func fits(b guild.Bounds, w, h int) bool { return w*h <= b.MaxWidth*b.MaxHeight 
 
 // shrink scales w×h down, keeping its shape, to the largest size with sides
 // multiples of 8 that fits b.
-func shrink(b guild.Bounds, w, h int) (int, int) {
-	f := math.Sqrt(float64(b.MaxWidth*b.MaxHeight) / float64(w*h))
-	down := func(v int) int { return max(gen.MinSide, int(float64(v)*f)/8*8) }
-	return down(w), down(h)
-}
+func shrink(b guild.Bounds, w, h int) (int, int) { return gen.Shrink(w, h, b.MaxWidth*b.MaxHeight) }

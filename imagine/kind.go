@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"net/url"
+	"strconv"
+	"time"
 	_ "image/gif" // DecodeConfig of what users attach
 	_ "image/jpeg"
 	_ "image/png"
@@ -61,7 +64,7 @@ func CheckPicture(name string, data []byte) (Picture, error) {
 		return Picture{}, &gen.InputError{Msg: fmt.Sprintf("The file %q is empty; attach a PNG, JPEG or WEBP image.", name)}
 	}
 	if len(data) > MaxPictureBytes {
-		return Picture{}, &gen.InputError{Msg: fmt.Sprintf("The file %q is %.1f MiB; attach an image of at most %d MiB.", name, float64(len(data))/(1<<20), MaxPictureBytes>>20)}
+		return Picture{}, PictureTooLarge(name, int64(len(data)))
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -71,6 +74,27 @@ func CheckPicture(name string, data []byte) (Picture, error) {
 		return Picture{}, &gen.InputError{Msg: fmt.Sprintf("The image %q is %d×%d pixels; this bot takes images of at most 16.8 million pixels (4096×4096) and %d pixels a side.", name, cfg.Width, cfg.Height, MaxPictureSide)}
 	}
 	return Picture{Name: name, Width: cfg.Width, Height: cfg.Height, Bytes: int64(len(data))}, nil
+}
+
+// PictureTooLarge is the refusal of a file over MaxPictureBytes; size is
+// its size when known, else 0.
+func PictureTooLarge(name string, size int64) error {
+	if size > 0 {
+		return &gen.InputError{Msg: fmt.Sprintf("The file %q is %.1f MiB; attach an image of at most %d MiB.", name, float64(size)/(1<<20), MaxPictureBytes>>20)}
+	}
+	return &gen.InputError{Msg: fmt.Sprintf("The file %q is larger than %d MiB; attach a smaller image.", name, MaxPictureBytes>>20)}
+}
+
+// Expired reports whether Discord's link to p has run out by now: its
+// attachment URLs are signed, and "ex" is when the signature ends (hex
+// Unix seconds). A link without one is taken to last.
+func (p Picture) Expired(now time.Time) bool {
+	u, err := url.Parse(p.URL)
+	if err != nil {
+		return false
+	}
+	ex, err := strconv.ParseInt(u.Query().Get("ex"), 16, 64)
+	return err == nil && now.After(time.Unix(ex, 0))
 }
 
 // Strength bounds for img2img (interface.md: strength 0.05 to 1, default
@@ -87,7 +111,9 @@ const (
 // progress shows as sampling_steps: img2img denoises only part of the way,
 // int(min(strength, 0.999) × steps) + 1 steps (A1111's
 // setup_img2img_steps), so that the bot can tell its own job's progress
-// from another's.
+// from another's. A server whose img2img_fix_steps option is on runs the
+// full steps instead; its progress then reads as "finishing another job"
+// until the images come (the option is off by default).
 func (r *Request) SamplerSteps() int {
 	if r.Kind != Img2Img {
 		return r.Options.Steps

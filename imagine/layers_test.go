@@ -1,7 +1,9 @@
 package imagine
 
 import (
+	"fmt"
 	"testing"
+	"time"
 
 	"lorabot/a1111/a1111test"
 	"lorabot/gen"
@@ -96,3 +98,20 @@ func TestPlanImg2ImgSizeFollowsThePicture(t *testing.T) {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// Discord signs attachment links until "ex" (hex Unix seconds).
+func TestPictureLinkExpiry(t *testing.T) {
+	at := time.Unix(1_800_000_000, 0)
+	link := func(ex int64) Picture {
+		return Picture{URL: fmt.Sprintf("https://cdn.discordapp.com/attachments/1/2/a.png?ex=%x&is=0&hm=ab", ex)}
+	}
+	if !link(at.Unix() - 1).Expired(at) {
+		t.Error("a link past its ex is not expired")
+	}
+	if link(at.Unix() + 3600).Expired(at) {
+		t.Error("a link an hour from its ex is expired")
+	}
+	if (Picture{URL: "http://127.0.0.1:1/attachments/1/a.png"}).Expired(at) {
+		t.Error("a link without ex is expired")
+	}
+}

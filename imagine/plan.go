@@ -215,6 +215,9 @@ type Layers struct {
 	Inherited bool
 	// Lineage is the result the job is made from (Request.From).
 	Lineage Lineage
+	// Warnings are sentences the action adds to the plan's own
+	// (Request.Warnings).
+	Warnings []string
 }
 
 // Plan merges the layers — the command's options win over the named preset
@@ -374,7 +377,7 @@ func (p *Planner) PlanLayers(user string, l Layers, scope Scope) (*Request, erro
 	if model == lora.FamilyUnknown {
 		model, modelIs = r.Family, "the job's other LoRAs are"
 	}
-	r.Warnings = familyWarnings(model, modelIs, built.LoRAs)
+	r.Warnings = append(familyWarnings(model, modelIs, built.LoRAs), l.Warnings...)
 	if r.Sampler == "" {
 		r.Sampler, r.Scheduler = p.Servers.DefaultSampler(r.Family)
 		r.SamplerIsDefault = r.Sampler != ""

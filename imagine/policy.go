@@ -34,6 +34,13 @@ func (s Scope) Policy() guild.Policy {
 // ageRestricted is whether the place counts as age-restricted.
 func (s Scope) ageRestricted() bool { return s.AgeRestricted && !s.DM }
 
+// Place is the content policy's verdict on a job that carries no prompt to
+// judge (an upscale, a description): whether it may run here at all, and
+// whether its result is posted as a spoiler.
+func (s Scope) Place() (spoiler bool, err error) {
+	return ContentPolicy(s.Policy(), s.ageRestricted(), Content{})
+}
+
 // Content is what the content policy looks at in one job. A banned LoRA is
 // named before a banned word, since a tag typed in the prompt holds the
 // LoRA's name as a word too.

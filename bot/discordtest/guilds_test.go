@@ -135,18 +135,27 @@ func TestAttachmentOptionIsResolvedAndServed(t *testing.T) {
 	}
 	h.srv.SendCommand(CommandSpec{Name: "describe", Options: []Option{AttachmentOption("image", "cat.png", png.Bytes())}})
 	h.srv.SendCommand(CommandSpec{Name: "describe", Options: []Option{AttachmentOption("image", "notes.png", []byte("just text"))}})
-	for _, want := range []struct {
-		name string
-		size int64
-		w, h int
-		body []byte
-	}{{"cat.png", int64(png.Len()), 40, 30, png.Bytes()}, {"notes.png", 9, 0, 0, []byte("just text")}} {
+	// discordgo hands each event to its own goroutine: match by name.
+	got := map[string]*discordgo.MessageAttachment{}
+	for range 2 {
 		i := <-ints
 		d := i.ApplicationCommandData()
 		id, _ := d.Options[0].Value.(string)
 		a := d.Resolved.Attachments[id]
 		if d.Options[0].Type != discordgo.ApplicationCommandOptionAttachment || a == nil {
 			t.Fatalf("attachment option %+v, resolved %+v", d.Options[0], d.Resolved)
+		}
+		got[a.Filename] = a
+	}
+	for _, want := range []struct {
+		name string
+		size int64
+		w, h int
+		body []byte
+	}{{"cat.png", int64(png.Len()), 40, 30, png.Bytes()}, {"notes.png", 9, 0, 0, []byte("just text")}} {
+		a := got[want.name]
+		if a == nil {
+			t.Fatalf("no attachment %s arrived: %v", want.name, got)
 		}
 		if a.Filename != want.name || a.Size != int(want.size) || a.ContentType != "image/png" || a.Width != want.w || a.Height != want.h {
 			t.Errorf("resolved attachment %+v, want %s of %d bytes, %dx%d", a, want.name, want.size, want.w, want.h)

@@ -236,6 +236,9 @@ func checkModal(es *fieldErrors, md messageData) {
 			es.add(cp+".max_length", "BASE_TYPE_BAD_INT", "Must be between 1 and %d.", maxTextInput)
 		}
 		maxLen(es, cp+".value", c.Value, maxTextInput)
+		if c.MaxLength > 0 {
+			maxLen(es, cp+".value", c.Value, c.MaxLength) // Discord refuses a prefill its own input could not hold
+		}
 		maxLen(es, cp+".placeholder", c.Placeholder, 100)
 	}
 }
