@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"net/url"
-	"strconv"
-	"time"
 	_ "image/gif" // DecodeConfig of what users attach
 	_ "image/jpeg"
 	_ "image/png"
+	"net/url"
+	"strconv"
+	"time"
 
 	_ "golang.org/x/image/webp"
 
