@@ -385,6 +385,11 @@ func (c *Ctx) Update(m Message) error {
 	if d.Components == nil {
 		d.Components = []discordgo.MessageComponent{}
 	}
+	if len(d.Files) == 0 {
+		// Nor files: Discord keeps the attachments a replacement does not
+		// list (a page of previews turned to one without would keep them).
+		d.Attachments = &[]*discordgo.MessageAttachment{}
+	}
 	if err := c.respond(&discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseUpdateMessage,
 		Data: d,
@@ -418,6 +423,10 @@ func (c *Ctx) edit(m Message, opts ...discordgo.RequestOption) (*discordgo.Messa
 	e := &discordgo.WebhookEdit{Content: &content, Embeds: &embeds, Components: &comps}
 	e.AllowedMentions = mentions(m)
 	var body any = e
+	if len(m.Files) == 0 {
+		// The message becomes m: attachments it does not list are dropped.
+		e.Attachments = &[]*discordgo.MessageAttachment{}
+	}
 	if len(m.Files) > 0 {
 		// The new files, listed as placeholders, replace the old ones:
 		// an attachment left out of the list is dropped.

@@ -277,3 +277,34 @@ func TestScrubDropsTheTokenFromTransportErrors(t *testing.T) {
 		t.Errorf("scrubbed error %q", got)
 	}
 }
+
+// A message replaced without files keeps none of its old attachments,
+// whether the press was answered at once (callback type 7) or deferred
+// first (an edit): Discord keeps every attachment a replacement does not
+// list.
+func TestReplacingAMessageDropsItsFiles(t *testing.T) {
+	h := start(t, setup{routes: func(h *harness, r *bot.Router) {
+		r.Command(bot.Command{Def: command("pics"), Handle: func(c *bot.Ctx) error {
+			return c.Reply(bot.Message{Content: "page 1", Components: buttons("turn:now", "turnlate:later"),
+				Files: []*discordgo.File{{Name: "a.png", ContentType: "image/png", Reader: strings.NewReader("png bytes")}}})
+		}})
+		r.Component("turn", func(c *bot.Ctx, arg string) error {
+			return c.Update(bot.Message{Content: "page 2 " + arg, Components: buttons("turnlate:later")})
+		})
+		r.Component("turnlate", func(c *bot.Ctx, arg string) error {
+			if err := c.Defer(false); err != nil {
+				return err
+			}
+			return c.Update(bot.Message{Content: "page 3 " + arg})
+		})
+	}})
+	for _, press := range []string{"turn:now", "turnlate:later"} {
+		it := h.send("pics")
+		m := h.original(it, func(m discordtest.Message) bool { return len(m.Attachments) == 1 })
+		h.response(h.dc.ClickButton(m, press, discordtest.User{}))
+		got := h.original(it, func(m discordtest.Message) bool { return strings.HasPrefix(m.Content, "page ") && m.Content != "page 1" })
+		if len(got.Attachments) != 0 {
+			t.Errorf("after %s the message still has %d attachments", press, len(got.Attachments))
+		}
+	}
+}

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -119,15 +118,16 @@ func compareEmbed(e *discordgo.MessageEmbed, r *imagine.Request) {
 	}
 }
 
-// cellOf reads the compare job jobID's record and returns cell k's
-// request, an ordinary one.
-func (cc *compareCmd) cellOf(jobID, k string) (imagine.Request, compare.Cell, error) {
-	rec, err := cc.im.deps.Jobs.Job(jobID)
-	if errors.Is(err, jobs.ErrNotFound) {
-		return imagine.Request{}, compare.Cell{}, bot.Failf("This compare is too old (its record is gone); run /compare again.")
-	}
+// cellOf reads the compare job jobID's record, as a result's buttons do
+// (recordOf: the pressed message must name the job, which must be this
+// channel's), and returns cell k's request, an ordinary one.
+func (cc *compareCmd) cellOf(c *bot.Ctx, jobID, k string) (imagine.Request, compare.Cell, error) {
+	rec, err := cc.im.recordOf(jobID, c)
 	if err != nil {
-		return imagine.Request{}, compare.Cell{}, fmt.Errorf("read compare %s: %w", jobID, err)
+		return imagine.Request{}, compare.Cell{}, err
+	}
+	if rec.State != jobs.Done || rec.Request.Compare == nil {
+		return imagine.Request{}, compare.Cell{}, bot.Failf("This is not a finished /compare, so it has no cells to use.")
 	}
 	p := rec.Request.Compare
 	i, err := strconv.Atoi(k)
@@ -147,8 +147,9 @@ func (cc *compareCmd) cellOf(jobID, k string) (imagine.Request, compare.Cell, er
 
 // picked is the one value chosen in a select menu.
 func picked(c *bot.Ctx) string {
-	if v := c.I.MessageComponentData().Values; len(v) == 1 {
-		return v[0]
+	data, _ := c.I.Data.(discordgo.MessageComponentInteractionData)
+	if len(data.Values) == 1 {
+		return data.Values[0]
 	}
 	return ""
 }
@@ -159,22 +160,36 @@ func picked(c *bot.Ctx) string {
 // full-size images per compare, costs one generation and no storage, and
 // gives the same image: A1111 is deterministic for one seed and settings
 // on one server (a server with other hardware may differ in fine detail).
-// The job is the presser's: it counts against their limit and the
-// server's bounds like any job of theirs.
+// The job is the presser's: it is planned again under the server's rules
+// of today (its bounds, bans and policy, their limits), as a reroll is,
+// and then sent with the cell's own prompt, so that a weight-0 cell keeps
+// the trigger words it was drawn with.
 func (cc *compareCmd) postCell(c *bot.Ctx, jobID string) error {
-	req, _, err := cc.cellOf(jobID, picked(c))
+	cell, _, err := cc.cellOf(c, jobID, picked(c))
 	if err != nil {
 		return err
 	}
-	req.User = c.UserID()
-	return cc.im.enqueue(c, &req, settingsOf(c).Bounds)
+	l := imagine.Layers{From: &cell}
+	l.Cmd.Seed = cell.Options.Seed
+	l.Lineage.Job = jobID
+	l.Lineage.Message, l.Lineage.Channel, l.Lineage.Guild = pressedMessage(c)
+	if err := c.DeferMessage(); err != nil {
+		return err
+	}
+	scope := scopeOf(c)
+	req, err := cc.im.planner.PlanLayers(c.UserID(), l, scope)
+	if err != nil {
+		return publicError(c, err)
+	}
+	req.Prompt = cell.Prompt
+	return cc.im.enqueue(c, req, scope.Settings.Bounds)
 }
 
 // askPresetName serves the "save one cell's weights" menu: the name form,
 // whose submission names the cell.
 func (cc *compareCmd) askPresetName(c *bot.Ctx, jobID string) error {
 	k := picked(c)
-	if _, _, err := cc.cellOf(jobID, k); err != nil {
+	if _, _, err := cc.cellOf(c, jobID, k); err != nil {
 		return err
 	}
 	return presetNameForm(c, compareSavePrefix+":"+jobID+":"+k)
@@ -185,7 +200,7 @@ func (cc *compareCmd) askPresetName(c *bot.Ctx, jobID string) error {
 // for an /imagine result.
 func (cc *compareCmd) savePreset(c *bot.Ctx, arg string) error {
 	jobID, k, _ := strings.Cut(arg, ":")
-	req, _, err := cc.cellOf(jobID, k)
+	req, _, err := cc.cellOf(c, jobID, k)
 	if err != nil {
 		return err
 	}

@@ -497,3 +497,33 @@ func TestImg2ImgJobSurvivesARestart(t *testing.T) {
 		t.Fatalf("after the restart: %q, %d img2img requests", m.Content, len(reqs))
 	}
 }
+
+// A compare's cell menus are tied to their job like a result's buttons: a
+// crafted pick naming another server's compare is refused, and a real one
+// is planned again under the server's bounds of today.
+func TestCompareMenusBetweenServers(t *testing.T) {
+	e := startGlobal(t, setup{})
+	spec := at(guildA, chanA, alice)
+	spec.Name, spec.Options = "compare", []discordtest.Option{discordtest.String("prompt", "secret prompt of A"), discordtest.String("lora", "add_detail"),
+		discordtest.String("weights", "0, 1"), discordtest.String("size", "128x128")}
+	grid := e.finished(e.dc.SendCommand(spec))
+	mB := e.imaged(at(guildB, chanB, bob), "a fox")
+	idA := strings.Split(grid.Attachments[0].Filename, "_")[1]
+	before := len(e.sd.Requests())
+	for _, c := range []struct{ what, id string }{
+		{"a cell of A's compare picked from B", "cmpcell:" + idA},
+		{"A's cell saved as a preset from B", "cmpsave:" + idA},
+	} {
+		refusedPress(t, c.what, e.response(e.dc.ForgeSelect(mB, c.id, []string{"1"}, bob)), "not one this bot made")
+	}
+	if n := len(e.sd.Requests()); n != before {
+		t.Fatalf("a crafted pick ran %d generations", n-before)
+	}
+	adminA := at(guildA, chanA, manager)
+	e.changed(adminA, discordtest.Subcommand("limits", discordtest.Int("max_steps", 10)), "10")
+	cell := e.finished(e.dc.SelectValues(grid, "cmpcell:"+idA, []string{"1"}, bob))
+	r := e.sd.Requests()[len(e.sd.Requests())-1]
+	if len(cell.Attachments) != 1 || r.Steps != 10 || !strings.HasSuffix(r.Prompt, "secret prompt of A <lora:add_detail:1>") {
+		t.Errorf("the full-size cell sent %d steps, prompt %q; want A's bound of 10 and the cell's prompt", r.Steps, r.Prompt)
+	}
+}

@@ -613,6 +613,17 @@ func (s *Server) useComponent(msg Message, customID string, values []string, use
 // robustness use this; tests of what users do use ClickButton.
 func (s *Server) ForgeComponent(msg Message, customID string, user User) *Interaction {
 	s.tb.Helper()
+	return s.forge(msg, customID, nil, user)
+}
+
+// ForgeSelect is ForgeComponent for a select menu picking values.
+func (s *Server) ForgeSelect(msg Message, customID string, values []string, user User) *Interaction {
+	s.tb.Helper()
+	return s.forge(msg, customID, values, user)
+}
+
+func (s *Server) forge(msg Message, customID string, values []string, user User) *Interaction {
+	s.tb.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	stored := s.messages[msg.ID]
@@ -622,6 +633,9 @@ func (s *Server) ForgeComponent(msg Message, customID string, user User) *Intera
 	}
 	w := whereGuild(user.orDefault(), stored.GuildID, stored.ChannelID)
 	data := map[string]any{"custom_id": customID, "component_type": discordgo.ButtonComponent}
+	if values != nil {
+		data["component_type"], data["values"] = discordgo.SelectMenuComponent, values
+	}
 	return s.newInteractionLocked(discordgo.InteractionMessageComponent, customID, w, data, stored, 0)
 }
 
