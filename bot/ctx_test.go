@@ -302,7 +302,9 @@ func TestReplacingAMessageDropsItsFiles(t *testing.T) {
 		it := h.send("pics")
 		m := h.original(it, func(m discordtest.Message) bool { return len(m.Attachments) == 1 })
 		h.response(h.dc.ClickButton(m, press, discordtest.User{}))
-		got := h.original(it, func(m discordtest.Message) bool { return strings.HasPrefix(m.Content, "page ") && m.Content != "page 1" })
+		got := h.original(it, func(m discordtest.Message) bool {
+			return strings.HasPrefix(m.Content, "page ") && m.Content != "page 1"
+		})
 		if len(got.Attachments) != 0 {
 			t.Errorf("after %s the message still has %d attachments", press, len(got.Attachments))
 		}
