@@ -6,7 +6,7 @@
 #
 # compose.yaml runs it beside an A1111 container.
 
-FROM golang:1.26 AS build
+FROM golang:1.26.8 AS build
 WORKDIR /src
 # Modules first, so that a change of code does not download them again.
 COPY go.mod go.sum ./

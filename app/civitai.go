@@ -66,7 +66,7 @@ func remoteOf(known map[string]civitai.Info) map[string]lora.Remote {
 	out := make(map[string]lora.Remote, len(known))
 	for name, in := range known {
 		out[name] = lora.Remote{Hash: in.Hash, TrainedWords: in.TrainedWords, Family: lora.RemoteFamily(in.BaseModel), BaseModel: in.BaseModel,
-			NSFW: in.NSFW, ModelName: in.ModelName, PageURL: in.PageURL, PreviewURL: in.PreviewURL, Description: in.Description}
+			NSFW: in.NSFW, ModelName: in.ModelName, PageURL: in.PageURL, PreviewURL: in.PreviewURL, PreviewNSFW: in.PreviewNSFW, Description: in.Description}
 	}
 	return out
 }

@@ -22,8 +22,12 @@ type Info struct {
 	NSFWLevel    int      `json:"nsfwLevel,omitempty"`
 	NSFW         bool     `json:"nsfw,omitempty"` // model.nsfw, or a level of R and above
 	PageURL      string   `json:"pageUrl,omitempty"`
-	PreviewURL   string   `json:"previewUrl,omitempty"`  // https, an image (not a video), of the mildest level offered
-	Description  string   `json:"description,omitempty"` // plain text, at most MaxDescription runes
+	PreviewURL   string   `json:"previewUrl,omitempty"` // https, an image (not a video), of the mildest level offered
+	// PreviewNSFW: the preview itself is rated R or above, or not rated
+	// at all (level 0), so it is shown only in age-restricted channels
+	// whatever a server marks the LoRA.
+	PreviewNSFW bool   `json:"previewNsfw,omitempty"`
+	Description string `json:"description,omitempty"` // plain text, at most MaxDescription runes
 
 	Checked  time.Time `json:"checked"`            // the last answer (found or 404)
 	Failures int       `json:"failures,omitempty"` // faults since that answer
@@ -88,18 +92,28 @@ func InfoOf(hash string, v Version, now time.Time) Info {
 	if v.Description != nil {
 		in.Description = StripHTML(*v.Description, MaxDescription)
 	}
+	// The mildest rated image; an unrated one (level 0) only when there is
+	// no other, and then taken for age-restricted.
+	rank := func(level int) int {
+		if level <= 0 {
+			return 1 << 30
+		}
+		return level
+	}
 	best := -1
 	for i, im := range v.Images {
 		if im.Type != "" && im.Type != "image" || !isHTTPS(im.URL) {
 			continue
 		}
-		if best < 0 || im.NSFWLevel < v.Images[best].NSFWLevel {
+		if best < 0 || rank(im.NSFWLevel) < rank(v.Images[best].NSFWLevel) {
 			best = i
 		}
 	}
 	if best >= 0 {
 		in.PreviewURL = v.Images[best].URL
-		if v.Images[best].NSFWLevel&nsfwBits != 0 {
+		level := v.Images[best].NSFWLevel
+		in.PreviewNSFW = level <= 0 || level&nsfwBits != 0
+		if level&nsfwBits != 0 {
 			in.NSFW = true
 		}
 	}

@@ -53,8 +53,8 @@ func (im *imagineCmd) compareState(x *job) (*compareRun, error) {
 	return x.compare, nil
 }
 
-// gridLabels are the grid's texts: the LoRAs compared over it, each
-// column's weight, each row's LoRA and weight.
+// gridLabels are the grid's texts: the LoRAs compared over it (columns,
+// then rows), each column's and each row's weight.
 func gridLabels(r *imagine.Request) grid.Labels {
 	p := r.Compare
 	l := grid.Labels{Title: p.LoRA}
@@ -64,7 +64,9 @@ func gridLabels(r *imagine.Request) grid.Labels {
 	for _, w := range p.Weights {
 		l.Cols = append(l.Cols, lora.FormatWeight(w))
 		if p.LoRA2 != "" {
-			l.Rows = append(l.Rows, p.LoRA2+" "+lora.FormatWeight(w))
+			// The weight alone: the title names the rows' LoRA, and a header
+			// one cell wide would cut a long name before its weight.
+			l.Rows = append(l.Rows, lora.FormatWeight(w))
 		}
 	}
 	return l

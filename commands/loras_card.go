@@ -32,6 +32,7 @@ const serverThumbBudget = 1500 * time.Millisecond
 type preview struct {
 	file *discordgo.File
 	url  string
+	nsfw bool // the image itself is age-restricted (Civitai's rating)
 }
 
 // previewOf finds a LoRA's preview: its file in LORA_DIR, else the image
@@ -53,7 +54,7 @@ func (l *lorasCmd) previewOf(ctx context.Context, lr lora.LoRA, base string, ask
 		}
 		l.deps.Log.Warn("preview could not be scaled", "lora", lr.Name, "err", err)
 	}
-	return preview{url: lr.Civitai.PreviewURL}
+	return preview{url: lr.Civitai.PreviewURL, nsfw: lr.Civitai.PreviewNSFW}
 }
 
 // serverThumb asks the first server that has the LoRA for the preview
@@ -117,7 +118,7 @@ func thumbnailFile(data []byte, base string) (*discordgo.File, error) {
 // elsewhere a file goes as a spoiler (Discord blurs it) and no embed image
 // (which Discord would show unblurred), and a URL not at all.
 func showPreview(e *discordgo.MessageEmbed, p preview, nsfw, ageRestricted bool) []*discordgo.File {
-	hide := nsfw && !ageRestricted
+	hide := (nsfw || p.nsfw) && !ageRestricted
 	switch {
 	case p.file != nil && hide:
 		p.file.Name = spoilerPrefix + p.file.Name
@@ -159,7 +160,7 @@ func addCivitai(e *discordgo.MessageEmbed, lr lora.LoRA) {
 	if !r.Known() {
 		return
 	}
-	what := strings.NewReplacer("[", "(", "]", ")").Replace(r.ModelName)
+	what := strings.NewReplacer("[", "(", "]", ")").Replace(escapeMarkdown(r.ModelName))
 	if what == "" {
 		what = "model page"
 	}
@@ -168,14 +169,14 @@ func addCivitai(e *discordgo.MessageEmbed, lr lora.LoRA) {
 		v = "[" + what + "](" + r.PageURL + ")"
 	}
 	if r.BaseModel != "" {
-		v += " · " + r.BaseModel
+		v += " · " + escapeMarkdown(r.BaseModel)
 	}
 	if len(r.TrainedWords) > 0 {
-		v += "\nTrained words: " + strings.Join(r.TrainedWords, ", ")
+		v += "\nTrained words: " + escapeMarkdown(strings.Join(r.TrainedWords, ", "))
 	}
 	e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "Civitai", Value: clip(v, bot.MaxEmbedFieldLen)})
 	if r.Description != "" {
-		e.Description = clip(r.Description, 300)
+		e.Description = clip(escapeMarkdown(r.Description), 300)
 	}
 	if r.PageURL != "" {
 		e.URL = r.PageURL
@@ -210,3 +211,14 @@ func resolveKey(idx *lora.Index, key string) (lora.LoRA, error) {
 	}
 	return lora.LoRA{}, bot.Failf("That LoRA is no longer in the catalog; run /loras list again.")
 }
+
+// markdownSpecial are the characters Discord's markdown gives a meaning.
+var markdownSpecial = strings.NewReplacer(
+	`\`, `\\`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "|", `\|`,
+	"[", `\[`, "]", `\]`, "(", `\(`, ")", `\)`, "#", `\#`, ">", `\>`, "-", `\-`,
+)
+
+// escapeMarkdown makes text from outside (Civitai's) show as written: no
+// masked links, spoilers, headers or code of someone else's making on the
+// bot's card.
+func escapeMarkdown(s string) string { return markdownSpecial.Replace(s) }

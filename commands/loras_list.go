@@ -41,7 +41,7 @@ func (l *lorasCmd) listPreviews(shown []lora.LoRA, ageRestricted bool) ([]*disco
 		if len(lr.Triggers) > 0 {
 			e.Description += " · " + clip(strings.Join(lr.Triggers, ", "), 200)
 		}
-		files = append(files, showPreview(e, p, false, true)...)
+		files = append(files, showPreview(e, p, lr.NSFW, ageRestricted)...)
 		embeds = append(embeds, e)
 	}
 	return embeds, files

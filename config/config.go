@@ -143,7 +143,20 @@ func loadCivitai(c *Config, get func(name, def string) string) error {
 	if strings.ContainsAny(c.CivitaiAPIKey, " \t\r\n") {
 		return &Error{"CIVITAI_API_KEY", "contains spaces; paste the key alone"}
 	}
+	if c.CivitaiAPIKey != "" && u.Scheme == "http" && !loopback(u.Hostname()) {
+		return &Error{"CIVITAI_API_KEY", fmt.Sprintf("would be sent in clear text to %s; use an https CIVITAI_API_URL", u.Host)}
+	}
 	return nil
+}
+
+// loopback reports whether host is this machine (a test server), where a
+// key sent over plain http goes nowhere.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // parseA1111URLs checks A1111_URL's comma-separated list entry by entry. An

@@ -77,6 +77,7 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{map[string]string{"DISCORD_TOKEN": "x", "CIVITAI": "maybe"}, "CIVITAI"},
 		{map[string]string{"DISCORD_TOKEN": "x", "CIVITAI_API_URL": "civitai.com"}, "CIVITAI_API_URL"},
 		{map[string]string{"DISCORD_TOKEN": "x", "CIVITAI_API_KEY": "two words"}, "CIVITAI_API_KEY"},
+		{map[string]string{"DISCORD_TOKEN": "x", "CIVITAI_API_URL": "http://civitai.example/api/v1/", "CIVITAI_API_KEY": "k"}, "CIVITAI_API_KEY"},
 	} {
 		_, err := Load(env(tc.env))
 		if err == nil {

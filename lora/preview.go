@@ -22,7 +22,7 @@ const MaxPreviewBytes = 8 << 20
 
 // maxPreviewPixels bounds a preview's decoded size, so that a small file
 // claiming a huge picture is not decoded into memory.
-const maxPreviewPixels = 40 << 20
+const maxPreviewPixels = 16 << 20
 
 // PreviewExts are the preview extensions A1111's extra-networks page looks
 // for, in its order (modules/ui_extra_networks.py find_preview: for each

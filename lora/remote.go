@@ -19,6 +19,7 @@ type Remote struct {
 	ModelName    string
 	PageURL      string // https
 	PreviewURL   string // https, an image
+	PreviewNSFW  bool   // the preview itself is age-restricted (or unrated)
 	Description  string // plain text, bounded
 }
 
@@ -27,7 +28,7 @@ func (r Remote) Known() bool { return r.PageURL != "" || r.ModelName != "" || le
 
 func (r Remote) same(o Remote) bool {
 	return r.Hash == o.Hash && r.Family == o.Family && r.BaseModel == o.BaseModel && r.NSFW == o.NSFW &&
-		r.ModelName == o.ModelName && r.PageURL == o.PageURL && r.PreviewURL == o.PreviewURL &&
+		r.ModelName == o.ModelName && r.PageURL == o.PageURL && r.PreviewURL == o.PreviewURL && r.PreviewNSFW == o.PreviewNSFW &&
 		r.Description == o.Description && slices.Equal(r.TrainedWords, o.TrainedWords)
 }
 
