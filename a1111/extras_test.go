@@ -10,6 +10,7 @@ import (
 
 	"lorabot/a1111"
 	"lorabot/a1111/a1111test"
+	"lorabot/internal/testkit"
 )
 
 // 2× with an upscaler the server lists: the size A1111 gives (each side
@@ -78,7 +79,7 @@ func TestExtraSingleImageWebP(t *testing.T) {
 	if err := c.SetOptions(bounded(t), map[string]any{"samples_format": "webp"}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: solidPNG(t, 64, 48, red), Upscaler1: "ESRGAN_4x"})
+	res, err := c.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: testkit.SolidPNG(t, 64, 48, red), Upscaler1: "ESRGAN_4x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestExtraSingleImageWebP(t *testing.T) {
 func TestExtraSingleImageUnknownUpscaler(t *testing.T) {
 	srv := a1111test.Start(t, a1111test.Options{Upscalers: []string{"None", "Lanczos", "Nearest"}})
 	c := newClient(t, srv.URL(), a1111.Options{})
-	_, err := c.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: solidPNG(t, 16, 16, red), Upscaler1: "R-ESRGAN 4x+"})
+	_, err := c.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: testkit.SolidPNG(t, 16, 16, red), Upscaler1: "R-ESRGAN 4x+"})
 	e := asError(t, err, a1111.KindBadRequest)
 	if !errors.Is(err, a1111.ErrUnknownUpscaler) || e.ServerDown() || e.Status != 500 || e.UserMessage() != `A1111 rejected the request: the server has no upscaler named "R-ESRGAN 4x+".` {
 		t.Errorf("%v / %q", e, e.UserMessage())
@@ -110,7 +111,7 @@ func TestExtraSingleImageUnknownUpscaler(t *testing.T) {
 	// is why the name should be checked first.
 	forge := a1111test.Start(t, a1111test.Options{Flavor: a1111test.FlavorForge, Upscalers: []string{"None", "Lanczos"}})
 	fc := newClient(t, forge.URL(), a1111.Options{})
-	_, err = fc.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: solidPNG(t, 16, 16, red), Upscaler1: "R-ESRGAN 4x+"})
+	_, err = fc.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: testkit.SolidPNG(t, 16, 16, red), Upscaler1: "R-ESRGAN 4x+"})
 	if e := asError(t, err, a1111.KindServer); e.ServerDown() {
 		t.Errorf("forge: %v", e)
 	}
@@ -119,7 +120,7 @@ func TestExtraSingleImageUnknownUpscaler(t *testing.T) {
 func TestExtraSingleImageFaults(t *testing.T) {
 	srv := a1111test.Start(t, a1111test.Options{})
 	c := newClient(t, srv.URL(), a1111.Options{RequestTimeout: 200 * time.Millisecond})
-	req := a1111.ExtrasRequest{Image: solidPNG(t, 16, 16, red), Upscaler1: "Lanczos"}
+	req := a1111.ExtrasRequest{Image: testkit.SolidPNG(t, 16, 16, red), Upscaler1: "Lanczos"}
 	_, err := c.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: []byte("GIF89a, honestly"), Upscaler1: "Lanczos"})
 	if e := asError(t, err, a1111.KindServer); e.ServerDown() || !strings.Contains(e.Detail, "Invalid encoded image") {
 		t.Errorf("not an image: %v", e)
@@ -158,7 +159,7 @@ func TestExtraSingleImageWaitsForTheLock(t *testing.T) {
 	if err := srv.WaitStep(bounded(t), 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: solidPNG(t, 16, 16, red), Upscaler1: "Lanczos"}); err != nil {
+	if _, err := c.ExtraSingleImage(bounded(t), a1111.ExtrasRequest{Image: testkit.SolidPNG(t, 16, 16, red), Upscaler1: "Lanczos"}); err != nil {
 		t.Fatal(err)
 	}
 	// The fake records a generation before it lets go of the lock; its

@@ -5,28 +5,14 @@ import (
 	"context"
 	"image"
 	"image/color"
-	"image/png"
 	"strings"
 	"testing"
 	"time"
 
 	"lorabot/a1111"
 	"lorabot/a1111/a1111test"
+	"lorabot/internal/testkit"
 )
-
-// solidPNG is a w×h PNG of one colour.
-func solidPNG(t testing.TB, w, h int, c color.RGBA) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := 0; i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 func decodePNG(t *testing.T, b []byte) image.Image {
 	t.Helper()
@@ -45,7 +31,7 @@ var red = color.RGBA{0xff, 0, 0, 0xff}
 func TestImg2ImgUsesTheInitImage(t *testing.T) {
 	srv := a1111test.Start(t, a1111test.Options{StepTime: 5 * time.Millisecond})
 	c := newClient(t, srv.URL(), a1111.Options{})
-	init := solidPNG(t, 64, 64, red)
+	init := testkit.SolidPNG(t, 64, 64, red)
 	log := newProgressLog()
 	req := a1111.Img2ImgRequest{
 		Txt2ImgRequest: a1111.Txt2ImgRequest{Prompt: "a red cat", Steps: 20, Width: 128, Height: 96, Seed: 7},
@@ -120,7 +106,7 @@ func TestImg2ImgCancelInterruptsOnlyOurTask(t *testing.T) {
 	go func() {
 		_, err := c.GenerateImg2Img(ctx, a1111.Img2ImgRequest{
 			Txt2ImgRequest: a1111.Txt2ImgRequest{Prompt: "ours", Steps: 2000, Width: 64, Height: 64},
-			InitImages:     [][]byte{solidPNG(t, 64, 64, red)},
+			InitImages:     [][]byte{testkit.SolidPNG(t, 64, 64, red)},
 		}, 10*time.Millisecond, log.add)
 		errc <- err
 	}()
@@ -168,7 +154,7 @@ func TestImg2ImgErrors(t *testing.T) {
 		t.Errorf("bad init image: %v", e)
 	}
 
-	ok := a1111.Img2ImgRequest{Txt2ImgRequest: base, InitImages: [][]byte{solidPNG(t, 8, 8, red)}}
+	ok := a1111.Img2ImgRequest{Txt2ImgRequest: base, InitImages: [][]byte{testkit.SolidPNG(t, 8, 8, red)}}
 	errc := make(chan error, 1)
 	go func() { _, err := c.GenerateImg2Img(bounded(t), ok, 20*time.Millisecond, nil); errc <- err }()
 	if err := srv.WaitStep(bounded(t), 1); err != nil {

@@ -9,12 +9,13 @@ import (
 
 	"lorabot/a1111"
 	"lorabot/a1111/a1111test"
+	"lorabot/internal/testkit"
 )
 
 func TestInterrogate(t *testing.T) {
 	srv := a1111test.Start(t, a1111test.Options{})
 	c := newClient(t, srv.URL(), a1111.Options{})
-	img := solidPNG(t, 96, 64, red)
+	img := testkit.SolidPNG(t, 96, 64, red)
 	caption, err := c.Interrogate(bounded(t), img, a1111.InterrogatorCLIP)
 	if err != nil {
 		t.Fatal(err)
@@ -22,7 +23,7 @@ func TestInterrogate(t *testing.T) {
 	if !strings.Contains(caption, "red dominant") || !strings.Contains(caption, "landscape") {
 		t.Errorf("clip caption %q", caption)
 	}
-	tags, err := c.Interrogate(bounded(t), solidPNG(t, 64, 96, color.RGBA{0, 0, 0xff, 0xff}), a1111.InterrogatorDeepDanbooru)
+	tags, err := c.Interrogate(bounded(t), testkit.SolidPNG(t, 64, 96, color.RGBA{0, 0, 0xff, 0xff}), a1111.InterrogatorDeepDanbooru)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func TestInterrogate(t *testing.T) {
 func TestInterrogatorNotAvailable(t *testing.T) {
 	srv := a1111test.Start(t, a1111test.Options{NoDeepDanbooru: true})
 	c := newClient(t, srv.URL(), a1111.Options{})
-	img := solidPNG(t, 32, 32, red)
+	img := testkit.SolidPNG(t, 32, 32, red)
 	_, err := c.Interrogate(bounded(t), img, a1111.InterrogatorDeepDanbooru)
 	if e := asError(t, err, a1111.KindNotSupported); !errors.Is(err, a1111.ErrNotSupported) || e.ServerDown() {
 		t.Errorf("offline deepdanbooru: %v", e)
@@ -86,7 +87,7 @@ func TestInterrogatorNotAvailable(t *testing.T) {
 func TestInterrogateFaults(t *testing.T) {
 	srv := a1111test.Start(t, a1111test.Options{})
 	c := newClient(t, srv.URL(), a1111.Options{RequestTimeout: 200 * time.Millisecond})
-	img := solidPNG(t, 8, 8, red)
+	img := testkit.SolidPNG(t, 8, 8, red)
 	for _, tc := range []struct {
 		mode a1111test.Mode
 		kind a1111.Kind

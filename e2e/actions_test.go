@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"image"
-	"image/png"
 	"strings"
 	"testing"
 	"time"
@@ -304,7 +302,7 @@ func TestButtonsAfterARestartAndAPrune(t *testing.T) {
 // bad files are refused with one sentence and nothing is queued.
 func TestImagineFromAPicture(t *testing.T) {
 	e := start(t, setup{})
-	pic := solidPNG(t, 300, 200)
+	pic := testPNG(t, 300, 200)
 	it := e.imagine(alice, discordtest.String("prompt", "a watercolour"), discordtest.AttachmentOption("image", "sketch.png", pic))
 	m := e.finished(it)
 	reqs := e.sd.Img2ImgRequests()
@@ -338,7 +336,7 @@ func TestImagineFromAPicture(t *testing.T) {
 // /imagine from it after a form to adjust it.
 func TestDescribeAPicture(t *testing.T) {
 	e := start(t, setup{a1111: a1111test.Options{NoDeepDanbooru: true}})
-	pic := solidPNG(t, 64, 64)
+	pic := testPNG(t, 64, 64)
 	it := e.dc.SendCommand(discordtest.CommandSpec{User: alice, Name: "describe", Options: []discordtest.Option{discordtest.AttachmentOption("image", "cat.png", pic)}})
 	m, err := it.WaitOriginal(ctxT(t), func(m discordtest.Message) bool {
 		return strings.HasPrefix(m.Content, "📝 <@") || strings.HasPrefix(m.Content, "⚠️")
@@ -422,19 +420,6 @@ func pngHeader(w, h uint32) []byte {
 	return b.Bytes()
 }
 
-func solidPNG(t *testing.T, w, h int) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i * 7)
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // Two servers: a reroll runs under the bounds its server has today, and a
 // button that names another server's result, a tampered record ID or an
 // action the bot never made is refused with a sentence, queuing nothing.
@@ -484,7 +469,7 @@ func TestResultButtonsBetweenServers(t *testing.T) {
 // only the URL is in its record.
 func TestImg2ImgJobSurvivesARestart(t *testing.T) {
 	e := start(t, setup{a1111: a1111test.Options{StepTime: 20 * time.Millisecond}})
-	pic := solidPNG(t, 200, 200)
+	pic := testPNG(t, 200, 200)
 	it := e.imagine(alice, discordtest.String("prompt", "a watercolour"), discordtest.Int("steps", 100),
 		discordtest.AttachmentOption("image", "sketch.png", pic))
 	if err := e.sd.WaitGenerating(ctxT(t)); err != nil {

@@ -9,6 +9,8 @@ import (
 	"image/png"
 	"math/rand/v2"
 	"testing"
+
+	"lorabot/internal/testkit"
 )
 
 // fixedWidth measures every rune as 10 px, so layouts are exact.
@@ -108,14 +110,6 @@ func abs(n int) int {
 	return n
 }
 
-func solidPNG(t testing.TB, w, h int, c color.RGBA) []byte {
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for i := 0; i < len(img.Pix); i += 4 {
-		img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c.R, c.G, c.B, c.A
-	}
-	return encode(t, img)
-}
-
 // noisyPNG compresses like a photograph: about 3 bytes a pixel.
 func noisyPNG(t testing.TB, w, h int, seed uint64) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
@@ -149,7 +143,7 @@ var palette = []color.RGBA{{200, 30, 30, 255}, {30, 200, 30, 255}, {30, 30, 200,
 func TestComposePutsEachCellInItsPlaceWithLabels(t *testing.T) {
 	var cells [][]byte
 	for _, c := range palette {
-		cells = append(cells, solidPNG(t, 64, 48, c))
+		cells = append(cells, testkit.SolidPNG(t, 64, 48, c))
 	}
 	labels := Labels{Title: "detail", Cols: []string{"0", "1"}, Rows: []string{"style 0", "style 1"}}
 	res, err := Compose(cells, 2, 2, labels, 10<<20)
@@ -244,7 +238,7 @@ func TestComposeScalesCellsDownToFitTheBudget(t *testing.T) {
 }
 
 func TestComposeRefusesAMismatch(t *testing.T) {
-	cell := solidPNG(t, 8, 8, palette[0])
+	cell := testkit.SolidPNG(t, 8, 8, palette[0])
 	if _, err := Compose([][]byte{cell, cell, cell}, 2, 2, Labels{Cols: []string{"a", "b"}}, 1<<20); err == nil {
 		t.Error("3 cells for a 2×2 grid must be refused")
 	}

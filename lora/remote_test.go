@@ -2,14 +2,14 @@ package lora
 
 import (
 	"bytes"
-	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"lorabot/internal/testkit"
 )
 
 func TestRemoteKnowledgeTakesItsPlaceInThePrecedence(t *testing.T) {
@@ -72,25 +72,14 @@ func TestWantsHashOrLocalFile(t *testing.T) {
 	}
 }
 
-func pngBytes(t *testing.T, w, h int) []byte {
-	t.Helper()
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	img.Set(0, 0, color.RGBA{200, 10, 10, 255})
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 func TestPreviewIsFoundAsA1111FindsIt(t *testing.T) {
 	dir := t.TempDir()
 	c := sampleCatalog(t, CatalogOptions{LoRADir: dir, Logger: discard()})
 	if _, _, err := c.Preview("pixel-art-xl"); err != ErrNoPreview {
 		t.Errorf("no file: %v", err)
 	}
-	want := pngBytes(t, 8, 8)
-	writeFile(t, dir, "sdxl/pixel-art-xl.preview.jpg", string(pngBytes(t, 4, 4))) // a PNG named .jpg is still an image
+	want := testkit.SolidPNG(t, 8, 8, color.RGBA{200, 10, 10, 255})
+	writeFile(t, dir, "sdxl/pixel-art-xl.preview.jpg", string(testkit.SolidPNG(t, 4, 4, color.RGBA{200, 10, 10, 255}))) // a PNG named .jpg is still an image
 	writeFile(t, dir, "sdxl/pixel-art-xl.png", string(want))
 	got, _, err := c.Preview("pixel-art-xl")
 	if err != nil || !bytes.Equal(got, want) {
@@ -103,14 +92,14 @@ func TestPreviewSkipsHugeNonImagesAndLinksOut(t *testing.T) {
 	outside := t.TempDir()
 	c := sampleCatalog(t, CatalogOptions{LoRADir: dir, Logger: discard()})
 	secret := filepath.Join(outside, "secret.png")
-	if err := os.WriteFile(secret, pngBytes(t, 2, 2), 0o644); err != nil {
+	if err := os.WriteFile(secret, testkit.SolidPNG(t, 2, 2, color.RGBA{200, 10, 10, 255}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(secret, filepath.Join(dir, "revAnimated_v122.png")); err != nil {
 		t.Fatal(err)
 	}
 	writeFile(t, dir, "revAnimated_v122.preview.png", "not a picture at all")
-	huge := append(pngBytes(t, 2, 2), make([]byte, MaxPreviewBytes)...)
+	huge := append(testkit.SolidPNG(t, 2, 2, color.RGBA{200, 10, 10, 255}), make([]byte, MaxPreviewBytes)...)
 	writeFile(t, dir, "revAnimated_v122.jpg", string(huge))
 	_, skipped, err := c.Preview("revAnimated_v122")
 	if err != ErrNoPreview {
@@ -123,7 +112,7 @@ func TestPreviewSkipsHugeNonImagesAndLinksOut(t *testing.T) {
 		}
 	}
 	// A link inside LORA_DIR is fine.
-	good := pngBytes(t, 3, 3)
+	good := testkit.SolidPNG(t, 3, 3, color.RGBA{200, 10, 10, 255})
 	writeFile(t, dir, "pics/ghibli.png", string(good))
 	if err := os.Symlink(filepath.Join(dir, "pics/ghibli.png"), filepath.Join(dir, "ghibli_style_offset.webp")); err != nil {
 		t.Fatal(err)

@@ -3,14 +3,15 @@ package discordtest
 import (
 	"bytes"
 	"encoding/json"
-	"image"
-	"image/png"
+	"image/color"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
+
+	"lorabot/internal/testkit"
 )
 
 // A user-installed command used in someone else's DM reaches the bot
@@ -129,10 +130,7 @@ func TestAChannelBelongsToOneGuild(t *testing.T) {
 func TestAttachmentOptionIsResolvedAndServed(t *testing.T) {
 	ints := make(chan *discordgo.Interaction, 2)
 	h := start(t, Options{}, func(_ *discordgo.Session, i *discordgo.InteractionCreate) { ints <- i.Interaction })
-	var png bytes.Buffer
-	if err := pngEncode(&png, 40, 30); err != nil {
-		t.Fatal(err)
-	}
+	png := bytes.NewBuffer(testkit.SolidPNG(t, 40, 30, color.RGBA{A: 255}))
 	h.srv.SendCommand(CommandSpec{Name: "describe", Options: []Option{AttachmentOption("image", "cat.png", png.Bytes())}})
 	h.srv.SendCommand(CommandSpec{Name: "describe", Options: []Option{AttachmentOption("image", "notes.png", []byte("just text"))}})
 	// discordgo hands each event to its own goroutine: match by name.
@@ -170,8 +168,4 @@ func TestAttachmentOptionIsResolvedAndServed(t *testing.T) {
 			t.Errorf("%s served %d bytes, want %d", a.URL, len(body), len(want.body))
 		}
 	}
-}
-
-func pngEncode(w io.Writer, width, height int) error {
-	return png.Encode(w, image.NewRGBA(image.Rect(0, 0, width, height)))
 }
