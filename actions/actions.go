@@ -63,9 +63,6 @@ func (a Action) PerImage() bool {
 	return false
 }
 
-// Generates reports whether the action starts a job on an image server.
-func (a Action) Generates() bool { return a != Delete && a != Edit }
-
 // Parse reads an action's value back from a custom_id.
 func Parse(s string) (Action, bool) {
 	switch a := Action(s); a {

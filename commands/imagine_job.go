@@ -147,6 +147,7 @@ func (im *imagineCmd) enqueueWith(c *bot.Ctx, req *imagine.Request, b guild.Boun
 	id, pos, err := im.deps.Queue.Submit(qj)
 	if err != nil {
 		undo() // a job refused is no job to cool down from
+		releasePicture(x.heldPicture)
 		return queueRefusal(err, im.deps.MaxPerUser)
 	}
 	now := time.Now()

@@ -157,23 +157,38 @@ func (im *imagineCmd) source(c *bot.Ctx, id string) (actions.Source, jobs.Record
 	return actions.Source{ID: rec.ID, Request: &rec.Request, Seeds: rec.Seeds, Images: n}, rec, nil
 }
 
-// recordOf is the job record a button names, when it is this server's.
+// recordOf is the job record a button names, when it is this place's.
 func (im *imagineCmd) recordOf(id string, c *bot.Ctx) (jobs.Record, error) {
-	if !queue.ValidID(id) || !namesJob(c, id) {
-		return jobs.Record{}, bot.Failf("This button is not one this bot made.")
+	rec, found, err := im.pressedRecord(id, c)
+	if err == nil && !found {
+		err = bot.Failf("The bot no longer knows this result (it keeps results for a week, the newest %d); run /imagine again.", keptResults)
 	}
-	rec, err := im.deps.Jobs.Job(id)
-	if errors.Is(err, jobs.ErrNotFound) {
-		return rec, bot.Failf("The bot no longer knows this result (it keeps results for a week, the newest %d); run /imagine again.", keptResults)
-	}
-	if err != nil {
-		return rec, fmt.Errorf("read job record %s: %w", id, err)
-	}
-	if !sameChannel(rec, c) {
-		return rec, bot.Failf("This button belongs to a result from elsewhere, so it does nothing here.")
-	}
-	return rec, nil
+	return rec, err
 }
+
+// pressedRecord is the one check of a press against the job it names:
+// the pressed message must carry a component naming the job (namesJob),
+// and the record, when the bot still has it (found), must be this
+// channel's (sameChannel).
+func (im *imagineCmd) pressedRecord(id string, c *bot.Ctx) (rec jobs.Record, found bool, err error) {
+	if !queue.ValidID(id) || !namesJob(c, id) {
+		return rec, false, bot.Failf("This button is not one this bot made.")
+	}
+	rec, err = im.deps.Jobs.Job(id)
+	switch {
+	case errors.Is(err, jobs.ErrNotFound):
+		return rec, false, nil
+	case err != nil:
+		return rec, false, fmt.Errorf("read job record %s: %w", id, err)
+	case !sameChannel(rec, c):
+		return rec, true, bot.Failf("This button belongs to a result from elsewhere, so it does nothing here.")
+	}
+	return rec, true, nil
+}
+
+// keptResults is how many finished job records the bot keeps (app prunes
+// beyond it), for the sentence about a forgotten result.
+const keptResults = 2000
 
 // sameChannel reports whether rec's result belongs where c was pressed:
 // its server and its channel (a DM is its own channel), so that no press
@@ -213,10 +228,6 @@ func namesJob(c *bot.Ctx, job string) bool {
 	return walk(c.I.Message.Components)
 }
 
-// keptResults is how many finished job records the bot keeps (app prunes
-// beyond it), for the sentence about a forgotten result.
-const keptResults = 2000
-
 // resultPicture finds image i of job on the message c was pressed on, as
 // Discord serves it. The file is named lorabot_JOB_I (SPOILER_ first when
 // posted as a spoiler).
@@ -236,19 +247,11 @@ func resultPicture(c *bot.Ctx, job string, i int) (imagine.Picture, error) {
 // messages here, removes the result's message and the bot forgets its
 // record and settings. Anyone else is told who may.
 func (im *imagineCmd) deleteResult(c *bot.Ctx, id string) error {
-	if !queue.ValidID(id) || !namesJob(c, id) {
-		return bot.Failf("This button is not one this bot made.")
+	rec, found, err := im.pressedRecord(id, c)
+	if err != nil {
+		return err
 	}
-	rec, err := im.deps.Jobs.Job(id)
-	owner := rec.User
-	switch {
-	case errors.Is(err, jobs.ErrNotFound):
-		owner = "" // forgotten: only a moderator may remove it now
-	case err != nil:
-		return fmt.Errorf("read job record %s: %w", id, err)
-	case !sameChannel(rec, c):
-		return bot.Failf("This button belongs to a result from elsewhere, so it does nothing here.")
-	}
+	owner := rec.User // "" when forgotten: only a moderator may remove it now
 	mod := c.HasPermission(discordgo.PermissionManageMessages)
 	if c.UserID() != owner && !mod {
 		if owner == "" {
@@ -262,7 +265,7 @@ func (im *imagineCmd) deleteResult(c *bot.Ctx, id string) error {
 	if err := c.DeleteOriginal(); err != nil {
 		return fmt.Errorf("delete result message of job %s: %w", id, err)
 	}
-	if owner != "" {
+	if found {
 		if err := im.deps.Jobs.DeleteJob(id); err != nil {
 			c.Log.Error("could not forget a deleted result's record", "job", id, "err", err)
 		}

@@ -34,7 +34,11 @@ func (im *imagineCmd) postUpscale(x *job) {
 		im.deliver(x, bot.Message{Content: "⚠️ The upscaled image could not be made small enough to upload.", Embeds: []*discordgo.MessageEmbed{requestEmbed(x.req, nil, took)}})
 		return
 	}
-	x.c.Log.Info("upscale posted", "job", x.id, "bytes", len(img), "posted_bytes", f.Reader.(*bytes.Reader).Size(), "limit", x.c.AttachmentLimit)
+	posted := int64(len(img))
+	if r, ok := f.Reader.(*bytes.Reader); ok {
+		posted = r.Size()
+	}
+	x.c.Log.Info("upscale posted", "job", x.id, "bytes", len(img), "posted_bytes", posted, "limit", x.c.AttachmentLimit)
 	content := fmt.Sprintf("🔍 <@%s>'s upscale: %s", x.req.User, size) + lineageNote(x.req.From)
 	if note != "" {
 		content += " (it " + note + ")"
