@@ -44,8 +44,12 @@ func (im *imagineCmd) describe(c *bot.Ctx) error {
 	default:
 		return bot.Failf("The model must be CLIP or DeepDanbooru.")
 	}
-	if _, err := scopeOf(c).Place(); err != nil {
-		return err // before anything is downloaded
+	// The description shows the picture: the place's content policy
+	// applies to it as to an image the bot made, before anything is
+	// downloaded.
+	spoiler, err := scopeOf(c).Place()
+	if err != nil {
+		return err
 	}
 	pic, data, err := attachedPicture(c, a, "image")
 	if err != nil {
@@ -53,12 +57,6 @@ func (im *imagineCmd) describe(c *bot.Ctx) error {
 	}
 	if pic == nil {
 		return bot.Failf("Attach the picture to describe.")
-	}
-	// The description shows the picture: the place's content policy
-	// applies to it as to an image the bot made.
-	spoiler, err := scopeOf(c).Place()
-	if err != nil {
-		return err
 	}
 	req := &imagine.Request{User: c.UserID(), Kind: imagine.Describe, Init: pic, Interrogator: model, Spoiler: spoiler}
 	req.Options.Count = 1
